@@ -1,0 +1,367 @@
+"""Local backend: one SQLite file (WAL, synchronous=FULL) plus a blob folder.
+
+Transactions take SQLite's write lock up front (``BEGIN IMMEDIATE``), so a transaction function
+sees a stable snapshot and never has to be retried: writers from any number of processes are
+serialised by SQLite itself. A process killed mid-commit leaves the previous state, because
+SQLite's WAL makes the commit atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .base import (
+    Blob,
+    Filter,
+    Page,
+    Record,
+    Sort,
+    Store,
+    Transaction,
+    VersionConflict,
+    check_blob_key,
+    check_collection,
+    check_field,
+    check_key,
+    dumps,
+)
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    collection TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    account_id TEXT,
+    version    INTEGER NOT NULL,
+    data       TEXT NOT NULL,
+    scalars    TEXT NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (collection, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_account ON records (collection, account_id);
+CREATE TABLE IF NOT EXISTS events (
+    stream TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (stream, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TABLE IF NOT EXISTS counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+_OPS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
+
+
+def _scalars(data: dict[str, Any]) -> str:
+    """The top-level scalar fields, kept in a small column so list queries stay fast."""
+    return dumps({k: v for k, v in data.items() if v is None or isinstance(v, str | int | bool)})
+
+
+def _casefold(value: Any) -> str | None:
+    return None if value is None else str(value).casefold()
+
+
+class _SqliteTx(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self._conn = conn
+
+    def _read(self, collection: str, key: str) -> Record | None:
+        return _row_to_record(
+            self._conn.execute(
+                "SELECT collection, key, account_id, version, data, expires_at FROM records "
+                "WHERE collection = ? AND key = ?",
+                (collection, key),
+            ).fetchone()
+        )
+
+    def _read_counter(self, name: str) -> int:
+        row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else 0
+
+
+def _row_to_record(row: tuple | None) -> Record | None:
+    if row is None:
+        return None
+    collection, key, account_id, version, data, expires_at = row
+    if expires_at is not None and expires_at <= time.time():
+        return None
+    return Record(collection, key, account_id, version, json.loads(data), expires_at)
+
+
+class SqliteStore(Store):
+    def __init__(self, db_path: str | os.PathLike, blob_dir: str | os.PathLike | None = None):
+        self.db_path = Path(db_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.blob_dir = Path(blob_dir) if blob_dir else self.db_path.parent / "blobs"
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._secret = self._load_secret()
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+
+    # --- connections ------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.create_function("casefold", 1, _casefold, deterministic=True)
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- records ----------------------------------------------------------------------------
+    def get(self, collection: str, key: str) -> Record | None:
+        check_collection(collection)
+        check_key(key)
+        return _row_to_record(
+            self._conn()
+            .execute(
+                "SELECT collection, key, account_id, version, data, expires_at FROM records "
+                "WHERE collection = ? AND key = ?",
+                (collection, key),
+            )
+            .fetchone()
+        )
+
+    def query(
+        self,
+        collection: str,
+        *,
+        account_id: str | None,
+        filters: Sequence[Filter] = (),
+        sort: Sort | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Page:
+        check_collection(collection)
+        where = ["collection = ?", "(expires_at IS NULL OR expires_at > ?)"]
+        args: list[Any] = [collection, int(time.time())]
+        if account_id is not None:
+            where.append("account_id = ?")
+            args.append(account_id)
+        for f in filters:
+            for name in f.fields():
+                check_field(name)
+            col = f"json_extract(scalars, '$.{f.field}')"
+            if f.op == "contains":
+                parts = [
+                    f"instr(casefold(json_extract(scalars, '$.{name}')), ?) > 0"
+                    for name in f.fields()
+                ]
+                where.append("(" + " OR ".join(parts) + ")")
+                args.extend([str(f.value).casefold()] * len(parts))
+            elif f.op == "in":
+                values = list(f.value)
+                if not values:
+                    where.append("0")
+                    continue
+                where.append(f"{col} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+            elif isinstance(f.value, Decimal):
+                where.append(f"CAST({col} AS REAL) {_OPS[f.op]} ?")
+                args.append(float(f.value))
+            else:
+                where.append(f"{col} {_OPS[f.op]} ?")
+                args.append(f.value)
+        clause = " AND ".join(where)
+        conn = self._conn()
+        total = conn.execute(f"SELECT count(*) FROM records WHERE {clause}", args).fetchone()[0]
+        sort = sort or Sort()
+        check_field(sort.field)
+        expr = f"json_extract(scalars, '$.{sort.field}')"
+        if sort.numeric:
+            expr = f"CAST({expr} AS REAL)"
+        elif sort.field not in {"created_at", "updated_at", "issue_date", "due_date"}:
+            expr = f"casefold({expr})"
+        direction = "DESC" if sort.descending else "ASC"
+        sql = (
+            "SELECT collection, key, account_id, version, data, expires_at FROM records "
+            f"WHERE {clause} ORDER BY {expr} IS NULL, {expr} {direction}, key {direction}"
+        )
+        page_args = list(args)
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            page_args += [limit, offset]
+        rows = conn.execute(sql, page_args).fetchall()
+        return Page([r for r in map(_row_to_record, rows) if r is not None], total)
+
+    def transaction(self, fn: Callable[[Transaction], T], *, retries: int = 25) -> T:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            tx = _SqliteTx(conn)
+            result = fn(tx)
+            self._apply(conn, tx)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def _apply(self, conn: sqlite3.Connection, tx: _SqliteTx) -> None:
+        staged = tx._staged
+        for (collection, key), expected in staged.deletes.items():
+            row = conn.execute(
+                "SELECT version FROM records WHERE collection = ? AND key = ?", (collection, key)
+            ).fetchone()
+            if row is None or row[0] != expected:
+                raise VersionConflict(collection, key, expected, row[0] if row else None)
+            conn.execute("DELETE FROM records WHERE collection = ? AND key = ?", (collection, key))
+        for (collection, key), (rec, expected) in staged.puts.items():
+            row = conn.execute(
+                "SELECT version, expires_at FROM records WHERE collection = ? AND key = ?",
+                (collection, key),
+            ).fetchone()
+            live = row is not None and (row[1] is None or row[1] > time.time())
+            actual = row[0] if live else 0
+            if expected is not None and actual != expected:
+                raise VersionConflict(collection, key, expected, actual or None)
+            version = (actual + 1) if expected is None else rec.version
+            data = dumps(rec.data)
+            conn.execute(
+                "INSERT OR REPLACE INTO records "
+                "(collection, key, account_id, version, data, scalars, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    collection,
+                    key,
+                    rec.account_id,
+                    version,
+                    data,
+                    _scalars(rec.data),
+                    rec.expires_at,
+                ),
+            )
+        for name, (old, new) in staged.counters.items():
+            conn.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, new),
+            )
+        next_seq: dict[str, int] = {}
+        for stream, event in staged.events:
+            if stream not in next_seq:
+                row = conn.execute(
+                    "SELECT max(seq) FROM events WHERE stream = ?", (stream,)
+                ).fetchone()
+                next_seq[stream] = (row[0] or 0) + 1
+            conn.execute(
+                "INSERT INTO events (stream, seq, data) VALUES (?, ?, ?)",
+                (stream, next_seq[stream], dumps(event)),
+            )
+            next_seq[stream] += 1
+
+    # --- events and counters ---------------------------------------------------------------
+    def events(self, stream: str) -> list[dict[str, Any]]:
+        check_key(stream)
+        rows = self._conn().execute(
+            "SELECT data FROM events WHERE stream = ? ORDER BY seq", (stream,)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    def counter_value(self, name: str) -> int:
+        check_key(name)
+        row = self._conn().execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else 0
+
+    # --- blobs ------------------------------------------------------------------------------
+    def _blob_path(self, key: str) -> Path:
+        path = (self.blob_dir / check_blob_key(key)).resolve()
+        if not path.is_relative_to(self.blob_dir.resolve()):
+            raise ValueError("blob key escapes the blob folder")
+        return path
+
+    def put_blob(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._blob_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        meta = path.with_name(path.name + ".meta")
+        meta.write_text(json.dumps({"content_type": content_type}))
+        os.replace(tmp, path)
+
+    def get_blob(self, key: str) -> Blob | None:
+        path = self._blob_path(key)
+        if not path.is_file():
+            return None
+        meta = path.with_name(path.name + ".meta")
+        ctype = "application/octet-stream"
+        if meta.is_file():
+            ctype = json.loads(meta.read_text()).get("content_type", ctype)
+        return Blob(path.read_bytes(), ctype)
+
+    def _load_secret(self) -> bytes:
+        path = self.db_path.parent / "secret.key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            for _ in range(50):
+                data = path.read_bytes()
+                if len(data) == 32:
+                    return data
+                time.sleep(0.02)
+            raise
+        data = secrets.token_bytes(32)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return data
+
+    def _signature(self, key: str, expires: int, filename: str) -> str:
+        msg = f"{key}\n{expires}\n{filename}".encode()
+        return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()
+
+    def blob_url(self, key: str, *, filename: str, expires_in: int = 900) -> tuple[str, int]:
+        check_blob_key(key)
+        expires = int(time.time()) + expires_in
+        query = urllib.parse.urlencode(
+            {
+                "expires": expires,
+                "filename": filename,
+                "sig": self._signature(key, expires, filename),
+            }
+        )
+        base = os.environ.get("BILLOW_PUBLIC_URL", "").rstrip("/")
+        return f"{base}/blobs/{urllib.parse.quote(key)}?{query}", expires
+
+    def verify_blob_link(self, key: str, expires: str, filename: str, sig: str) -> bool:
+        """Check a link made by :meth:`blob_url` (the local server serves ``/blobs/...``)."""
+        try:
+            exp = int(expires)
+            check_blob_key(key)
+        except (ValueError, TypeError):
+            return False
+        if exp < time.time():
+            return False
+        return hmac.compare_digest(self._signature(key, exp, filename), sig)
