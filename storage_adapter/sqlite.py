@@ -261,7 +261,7 @@ class SqliteStore(Store):
                     rec.expires_at,
                 ),
             )
-        for name, (old, new) in staged.counters.items():
+        for name, (_old, new) in staged.counters.items():
             conn.execute(
                 "INSERT INTO counters (name, value) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
