@@ -1,0 +1,291 @@
+"""The API function: Lambda Function URL events (payload 2.0) → one service call → JSON.
+
+``POST /api`` takes ``{"action": ..., **params}``; ``GET /health`` answers liveness. The local
+server (``infra/server.py``) builds the same events and calls this same ``lambda_handler``.
+
+Errors are mapped to the contract's status, code and shape here, once
+(``{"error": {"code", "message", "details": [{"field", "message"}]}}``); a 5xx never carries a
+stack trace — the trace goes to the log with the request's correlation id.
+
+Cold start: this module imports Powertools, pydantic (through the registry) and the storage
+port only; the service modules are imported on the first request, and reportlab, boto3,
+requests and the mail transports only by the requests that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from typing import Any
+
+if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # local: no X-Ray daemon, no EMF shipping
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.api import runtime
+from functions.api.tracing import tracer_options
+from functions.domain.errors import BillowError
+from functions.services.registry import ActionSpec, Context, load_all
+from storage_adapter.base import dumps
+
+MAX_BODY = 1024 * 1024
+
+logger = Logger(service="billow-api")
+tracer = Tracer(service="billow-api", **tracer_options())
+metrics = Metrics(namespace="Billow", service="billow-api")
+app = LambdaFunctionUrlResolver()
+
+#: HTTP status of each error code of the contract.
+STATUS = {
+    "bad_request": 400,
+    "unknown_action": 400,
+    "unauthenticated": 401,
+    "invalid_token": 401,
+    "not_found": 404,
+    "invalid_state": 409,
+    "conflict": 409,
+    "idempotency_mismatch": 409,
+    "payload_too_large": 413,
+    "validation_error": 422,
+    "rate_limited": 429,
+    "mail_delivery_failed": 502,
+    "vies_unavailable": 503,
+}
+
+_JSON = "application/json"
+_actions: dict[str, ActionSpec] | None = None
+
+
+class ApiError(BillowError):
+    """An error the API layer itself raises (bad body, unknown action ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("billow")
+    except Exception:
+        return "0.1.0"
+
+
+def _actions_registry() -> dict[str, ActionSpec]:
+    global _actions
+    if _actions is None:
+        _actions = load_all()
+    return _actions
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """Decimals are written as strings (``storage_adapter`` JSON rules), never as floats."""
+    return Response(
+        status_code=status,
+        content_type=_JSON,
+        body=dumps(body),
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    error = {"code": code, "message": message, "details": details or []}
+    return json_response(status, {"error": error}, headers)
+
+
+def map_error(exc: BaseException) -> Response:
+    """The one place where exceptions become HTTP responses."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        from functions.domain.models import field_errors
+
+        details = [d.as_dict() for d in field_errors(exc)]
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid input"
+        return error_response(422, "validation_error", message, details)
+    if isinstance(exc, BillowError):
+        status = STATUS.get(exc.code)
+        if status is None:
+            logger.warning("unmapped error code %s", exc.code)
+            status = 400
+        details = [d.as_dict() for d in getattr(exc, "details", [])]
+        headers = {}
+        if exc.code == "rate_limited":
+            headers["Retry-After"] = str(getattr(exc, "retry_after", 60))
+        if status >= 500:
+            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+            logger.warning("service unavailable: %s", exc.message)
+        return error_response(status, exc.code, exc.message, details, headers)
+
+    name = type(exc).__name__
+    if name == "IdempotencyValidationError":
+        return error_response(
+            409,
+            "idempotency_mismatch",
+            "this Idempotency-Key was used with a different request body",
+        )
+    if name == "IdempotencyAlreadyInProgressError":
+        return error_response(
+            409, "conflict", "a request with this Idempotency-Key is still being processed"
+        )
+    from storage_adapter import VersionConflict
+
+    if isinstance(exc, VersionConflict):
+        return error_response(409, "conflict", "the record was changed meanwhile; reload it")
+    metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+    logger.exception("unhandled error")
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+@app.get("/health")
+def health() -> Response:
+    return json_response(200, {"status": "ok", "version": _version()})
+
+
+@app.post("/api")
+def api() -> Response:
+    try:
+        return _dispatch()
+    except Exception as exc:
+        return map_error(exc)
+
+
+@app.not_found
+def not_found(_exc: Exception) -> Response:
+    return error_response(404, "not_found", "no such endpoint; use POST /api")
+
+
+def _header(name: str) -> str | None:
+    headers = app.current_event.headers or {}
+    name = name.lower()
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _parse_body() -> dict[str, Any]:
+    event = app.current_event
+    raw = event.decoded_body if event.is_base64_encoded else event.body
+    raw = raw or ""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_BODY:
+        raise ApiError("payload_too_large", "the request body is larger than 1 MiB")
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("bad_request", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("bad_request", "the body must be a JSON object")
+    return body
+
+
+def _public_url() -> str:
+    configured = os.environ.get("BILLOW_PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    domain = app.current_event.request_context.domain_name
+    return f"https://{domain}" if domain else "http://127.0.0.1:8000"
+
+
+def _dispatch() -> Response:
+    body = _parse_body()
+    name = body.get("action")
+    if not isinstance(name, str) or not name:
+        raise ApiError("bad_request", "the body needs an 'action' field")
+    spec = _actions_registry().get(name)
+    if spec is None:
+        raise ApiError("unknown_action", f"no such action: {name}")
+    logger.append_keys(action=name)
+
+    store = runtime.get_store()
+    services = runtime.services()
+    ctx = Context(store=store, public_url=_public_url(), services=services)
+    if spec.auth:
+        from functions.services.auth import authenticate
+
+        principal = authenticate(store, _header("authorization"))
+        ctx.account_id = principal.account_id
+        ctx.actor = principal.actor
+        services["principal"] = principal
+        logger.append_keys(account_id=principal.account_id)
+
+    params = {k: v for k, v in body.items() if k != "action"}
+
+    def run() -> dict[str, Any]:
+        validated = spec.params.model_validate(params)
+        return json.loads(dumps(spec.func(ctx, validated)))
+
+    idem_key = _header("idempotency-key")
+    if idem_key and spec.mutating and ctx.account_id:
+        if len(idem_key) > 255:
+            raise ApiError("bad_request", "Idempotency-Key is longer than 255 characters")
+        from functions.api.idempotency import run_idempotent
+
+        result = run_idempotent(
+            store,
+            account_id=ctx.account_id,
+            key=idem_key,
+            body=json.loads(dumps(body)),
+            run=run,
+            lambda_context=app.lambda_context,
+        )
+    else:
+        result = run()
+    return json_response(200, result)
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+class LocalContext:
+    """A stand-in for the Lambda context outside Lambda (local server, tests)."""
+
+    function_name = "billow-api-local"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:billow-api-local"
+    memory_limit_in_mb = 1024
+    log_group_name = "local"
+    log_stream_name = "local"
+
+    def __init__(self, request_id: str = "local", timeout_ms: int = 60_000) -> None:
+        self.aws_request_id = request_id
+        self._timeout_ms = timeout_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_ms
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL, clear_state=True
+)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    return app.resolve(event, context)
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Entry point of the API function (Function URL, payload format 2.0)."""
+    return _handle(event, context if context is not None else LocalContext())

@@ -1,0 +1,65 @@
+"""The ``billow`` command: ``serve``, ``overdue``, ``pdf render``.
+
+Every command that touches data takes the same ``--data-dir`` (default ``.billow``), so
+``billow overdue --data-dir D`` works on the store ``billow serve --data-dir D`` serves, even
+while it runs (SQLite serialises the writers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="billow", description="Billow invoicing")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the local server (app, API, overdue job)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    serve.add_argument("--data-dir", default=None, help="default: $BILLOW_DATA_DIR or .billow")
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
+
+    overdue = sub.add_parser("overdue", help="run the daily overdue job once")
+    overdue.add_argument("--today", type=_parse_date, default=None, help="YYYY-MM-DD")
+    overdue.add_argument("--data-dir", default=None)
+
+    pdf = sub.add_parser("pdf", help="PDF tools (see `billow pdf render --help`)")
+    pdf.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["pdf"]:  # delegated as a whole, so its own --help and options work
+        from functions.pdf.cli import main as pdf_main
+
+        return int(pdf_main(argv[1:]) or 0)
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from infra.server import serve
+
+        serve(args.host, args.port, args.data_dir, quiet=args.quiet)
+        return 0
+    if args.command == "overdue":
+        from infra.server import configure_environment, run_overdue_job
+
+        configure_environment(args.data_dir)
+        result = run_overdue_job(args.today)
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
