@@ -1,0 +1,196 @@
+"""Drafts from API input: ``invoice.create``, ``invoice.update``, ``invoice.duplicate``.
+
+The service loads the entity, the client and the products the lines name
+(:func:`product_ids`), then calls :func:`draft_invoice` / :func:`update_draft`; VAT is resolved
+and totals computed here, so a draft always shows the numbers its PDF will show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from functions.domain.calc import price
+from functions.domain.errors import FieldError, InvalidState, ValidationFailed
+from functions.domain.finalize import due_date_for
+from functions.domain.lifecycle import transition
+from functions.domain.models import Client, Entity, Invoice, Line, Product, parse_model
+from functions.domain.money import validate_currency
+
+#: Line input keys (besides the computed ones a client may echo back from ``invoice.get``).
+LINE_INPUT_FIELDS = frozenset(Line.model_fields)
+#: Invoice fields ``invoice.create`` / ``invoice.update`` may set.
+DRAFT_FIELDS = (
+    "lines",
+    "currency",
+    "issue_date",
+    "supply_date",
+    "due_date",
+    "po_number",
+    "notes",
+    "terms",
+    "metadata",
+)
+
+
+def product_ids(lines: object) -> list[str]:
+    """Product ids referenced by raw line input, for the service to load."""
+    if not isinstance(lines, list):
+        return []
+    ids = [item.get("product_id") for item in lines if isinstance(item, Mapping)]
+    return list(dict.fromkeys(str(pid) for pid in ids if pid))
+
+
+def build_lines(raw_lines: object, products: Mapping[str, Product], currency: str) -> list[Line]:
+    """Validate line input, fill in product defaults; every problem reported at once."""
+    if not isinstance(raw_lines, Sequence) or isinstance(raw_lines, str | bytes):
+        raise ValidationFailed.one("lines", "must be a list of lines")
+    if len(raw_lines) > 500:
+        raise ValidationFailed.one("lines", "at most 500 lines")
+    errors: list[FieldError] = []
+    lines: list[Line] = []
+    for index, raw in enumerate(raw_lines):
+        path = f"lines[{index}]"
+        if not isinstance(raw, Mapping):
+            errors.append(FieldError(path, "must be an object"))
+            continue
+        data = {k: v for k, v in raw.items() if k not in ("net_amount", "id", "original_line_id")}
+        for key in data:
+            if key not in LINE_INPUT_FIELDS:
+                errors.append(FieldError(f"{path}.{key}", "unknown field"))
+        product_id = data.get("product_id")
+        if product_id:
+            product = products.get(str(product_id))
+            if product is None or (product.archived and data.get("unit_price") is None):
+                errors.append(FieldError(f"{path}.product_id", "no such product"))
+                continue
+            if data.get("unit_price") is None and product.currency != currency:
+                errors.append(
+                    FieldError(
+                        f"{path}.product_id",
+                        f"the product is priced in {product.currency}, the invoice in {currency}",
+                    )
+                )
+                continue
+            if data.get("description") is None:
+                data["description"] = product.description or product.name
+            if data.get("unit_price") is None:
+                data["unit_price"] = product.unit_price
+            if data.get("unit") is None:
+                data["unit"] = product.unit
+            if data.get("vat_rate") is None and data.get("vat_category") in (None, "S"):
+                data["vat_rate"] = product.vat_rate
+            data.setdefault("supply_type", product.supply_type)
+        elif data.get("unit_price") is None:
+            errors.append(FieldError(f"{path}.unit_price", "unit_price or product_id is required"))
+        try:
+            line = parse_model(Line, data, path)
+        except ValidationFailed as exc:
+            errors.extend(exc.details)
+            continue
+        lines.append(line.model_copy(update={"id": f"ln_{index + 1}"}))
+    if errors:
+        raise ValidationFailed(errors)
+    return lines
+
+
+def draft_invoice(
+    data: Mapping[str, Any],
+    entity: Entity,
+    client: Client,
+    products: Mapping[str, Product] | None = None,
+    *,
+    invoice_id: str | None = None,
+) -> Invoice:
+    """A new, priced ``draft`` from ``invoice.create`` parameters (no number, no timestamps)."""
+    currency = validate_currency(data.get("currency") or client.currency or entity.currency)
+    lines = build_lines(data.get("lines", []), products or {}, currency)
+    fields = {k: data[k] for k in DRAFT_FIELDS if k in data and k != "lines"}
+    fields.setdefault("notes", entity.default_notes)
+    invoice = parse_model(
+        Invoice,
+        {
+            **fields,
+            "id": invoice_id,
+            "kind": "invoice",
+            "status": "draft",
+            "currency": currency,
+            "entity_id": entity.id,
+            "client_id": client.id,
+            "account_id": entity.account_id,
+        },
+    )
+    return price(invoice.model_copy(update={"lines": lines}), entity, client)
+
+
+def update_draft(
+    invoice: Invoice,
+    data: Mapping[str, Any],
+    entity: Entity,
+    client: Client,
+    products: Mapping[str, Product] | None = None,
+) -> Invoice:
+    """The draft after ``invoice.update`` (drafts only, else InvalidState naming the status).
+
+    ``client_id`` / ``entity_id`` changes are the service's to resolve: pass the new parties.
+    """
+    transition(invoice.status, "update", kind=invoice.kind)
+    currency = validate_currency(data.get("currency") or invoice.currency)
+    changes: dict[str, Any] = {k: data[k] for k in DRAFT_FIELDS if k in data and k != "lines"}
+    merged = parse_model(
+        Invoice,
+        {
+            **invoice.model_dump(exclude={"lines", "seller", "buyer"}),
+            **changes,
+            "currency": currency,
+            "entity_id": entity.id,
+            "client_id": client.id,
+        },
+    )
+    if "lines" in data:
+        lines = build_lines(data["lines"], products or {}, currency)
+    else:
+        if currency != invoice.currency and any(line.product_id for line in invoice.lines):
+            raise ValidationFailed.one("currency", "re-send the lines when changing the currency")
+        lines = invoice.lines
+    return price(merged.model_copy(update={"lines": lines}), entity, client)
+
+
+def duplicate(
+    invoice: Invoice,
+    entity: Entity,
+    client: Client,
+    *,
+    today: date,
+    invoice_id: str | None = None,
+) -> Invoice:
+    """A new draft with the same client, lines and notes; no number; today's dates."""
+    if invoice.kind != "invoice":
+        raise InvalidState(invoice.status, "duplicate", "cannot duplicate a credit note")
+    lines = [
+        line.model_copy(update={"net_amount": None, "id": f"ln_{i + 1}"})
+        for i, line in enumerate(invoice.lines)
+    ]
+    copy = Invoice(
+        id=invoice_id,
+        kind="invoice",
+        status="draft",
+        entity_id=invoice.entity_id,
+        client_id=invoice.client_id,
+        account_id=invoice.account_id,
+        currency=invoice.currency,
+        issue_date=today,
+        due_date=due_date_for(today, entity, client),
+        lines=lines,
+        po_number=invoice.po_number,
+        notes=invoice.notes,
+        terms=invoice.terms,
+        metadata=dict(invoice.metadata),
+    )
+    return price(copy, entity, client)
+
+
+def default_dates(invoice: Invoice, today: date) -> Invoice:
+    """Today's issue date on a draft that has none (for previews)."""
+    return invoice if invoice.issue_date else invoice.model_copy(update={"issue_date": today})

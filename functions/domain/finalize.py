@@ -1,0 +1,107 @@
+"""Finalize in two pure steps around the store's counter.
+
+1. :func:`prepare_finalize` — outside the transaction: checks the status, sets the dates,
+   freezes seller and buyer, resolves VAT with the frozen parties, computes, and raises one
+   ValidationFailed listing every art. 226 problem. Returns the document still numberless.
+2. The service reads/increments the counter named by :func:`series_counter` (gapless: only
+   inside the commit that also stores the finalized document).
+3. :func:`complete_finalize` — given the sequence value: number, payment reference, ``open``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from functions.domain.calc import compute, price
+from functions.domain.compliance import missing_mandatory
+from functions.domain.errors import ValidationFailed
+from functions.domain.lifecycle import transition
+from functions.domain.models import Client, Entity, Invoice
+from functions.domain.numbering import counter_name, format_number, pattern_for, series_start
+from functions.domain.references import payment_reference
+
+#: Fields of a stored record that must not travel inside a frozen seller/buyer copy.
+_RECORD_ONLY = {"account_id"}
+
+
+def due_date_for(issue_date: date, seller: Entity, buyer: Client) -> date:
+    """Issue date + the client's payment terms, else the entity's."""
+    days = buyer.payment_terms_days
+    if days is None:
+        days = seller.payment_terms_days
+    return issue_date + timedelta(days=days)
+
+
+def freeze(seller: Entity, buyer: Client) -> tuple[Entity, Client]:
+    """Copies of the parties as they stand now, to keep on the finalized document."""
+    return (
+        seller.model_copy(update=dict.fromkeys(_RECORD_ONLY), deep=True),
+        buyer.model_copy(update=dict.fromkeys(_RECORD_ONLY), deep=True),
+    )
+
+
+def prepare_finalize(invoice: Invoice, seller: Entity, buyer: Client, today: date) -> Invoice:
+    """Everything finalize does except the number (see the module docstring)."""
+    transition(invoice.status, "finalize", kind=invoice.kind)
+    issue_date = invoice.issue_date or today
+    due_date = invoice.due_date or due_date_for(issue_date, seller, buyer)
+    frozen_seller, frozen_buyer = freeze(seller, buyer)
+    if invoice.kind == "credit_note" and invoice.seller is not None:
+        # Same rounding as the credited invoice, so the two still sum to zero if the entity's
+        # setting changed in between.
+        frozen_seller = frozen_seller.model_copy(update={"rounding": invoice.seller.rounding})
+    draft = invoice.model_copy(
+        update={
+            "issue_date": issue_date,
+            "due_date": due_date,
+            "seller": frozen_seller,
+            "buyer": frozen_buyer,
+        }
+    )
+    if invoice.kind == "credit_note":
+        # A credit note keeps the VAT treatment and the rounding of the invoice it credits
+        # (its lines were copied with their categories; the copied seller carries the mode).
+        priced = compute(draft, frozen_seller.rounding)
+    else:
+        priced = price(draft, frozen_seller, frozen_buyer)
+    errors = missing_mandatory(priced, frozen_seller, frozen_buyer)
+    if errors:
+        raise ValidationFailed(errors)
+    return priced
+
+
+def series_counter(invoice: Invoice) -> tuple[str, int]:
+    """(counter key, start value) for a prepared document: ``seq = max(counter + 1, start)``."""
+    seller = _seller(invoice)
+    if invoice.issue_date is None or seller.id is None:
+        raise ValueError("prepare_finalize() first: no issue date or seller id")
+    pattern = pattern_for(seller, invoice.kind)
+    key = counter_name(seller.id, invoice.kind, pattern, seller.number_reset, invoice.issue_date)
+    return key, series_start(seller, invoice.kind)
+
+
+def complete_finalize(invoice: Invoice, seq: int, now: datetime) -> Invoice:
+    """Number the prepared document with sequence ``seq`` and move it to ``open``."""
+    seller = _seller(invoice)
+    if invoice.issue_date is None:
+        raise ValueError("prepare_finalize() first: no issue date")
+    number = format_number(pattern_for(seller, invoice.kind), seq, invoice.issue_date)
+    reference = None
+    if invoice.kind == "invoice":
+        reference = payment_reference(
+            seller.payment_reference, number, ocr_length_digit=seller.ocr_length_digit
+        )
+    return invoice.model_copy(
+        update={
+            "number": number,
+            "payment_reference": reference,
+            "status": transition(invoice.status, "finalize", kind=invoice.kind),
+            "finalized_at": now,
+        }
+    )
+
+
+def _seller(invoice: Invoice) -> Entity:
+    if invoice.seller is None:
+        raise ValueError("prepare_finalize() first: the document has no frozen seller")
+    return invoice.seller
