@@ -1,0 +1,49 @@
+"""Lambda entry point of the daily overdue run (EventBridge Scheduler, 07:00 UTC).
+
+``today`` is the date of the event's ``time`` (EventBridge / Scheduler's
+``<aws.scheduler.scheduled-time>``), or an explicit ``"today": "YYYY-MM-DD"`` (manual runs),
+else the current UTC date. The store comes from ``BILLOW_STORE_URL`` and the mail transport
+from the environment (``functions.mail.transport.get_mailer``, which refuses to start in AWS
+without one rather than drop reminders).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from .job import run_overdue
+
+logger = Logger(service="billow-overdue")
+
+
+def today_from_event(event: Any, now: datetime | None = None) -> date:
+    """The run's date from the scheduled event (see the module docstring)."""
+    if isinstance(event, dict):
+        explicit = event.get("today")
+        if isinstance(explicit, str) and explicit:
+            return date.fromisoformat(explicit)
+        stamp = event.get("time")
+        if isinstance(stamp, str) and stamp:
+            parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC).date()
+    return (now or datetime.now(UTC)).astimezone(UTC).date()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from functions.mail.transport import get_mailer
+    from storage_adapter import open_store
+
+    today = today_from_event(event)
+    store = open_store()
+    try:
+        counts = run_overdue(store, today, {"mailer": get_mailer()})
+    finally:
+        store.close()
+    logger.info("overdue run finished", extra=counts)
+    return counts

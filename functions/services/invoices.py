@@ -1,0 +1,436 @@
+"""Invoices and credit notes: drafts, reads and lists (``invoice.create/update/get/list/
+duplicate/delete/timeline``), plus the record helpers the other invoice modules share.
+
+The lifecycle actions live beside this module: ``invoices_finalize`` (finalize, credit, PDF)
+and ``invoices_lifecycle`` (send, payments, void, uncollectible).
+
+Storage: collection ``invoices``, key = invoice id, the record's account set. The data is the
+domain :class:`~functions.domain.models.Invoice` dumped to JSON (without ``account_id`` and
+``version``, which the store keeps on the record) plus a few fields the services own:
+
+- ``client_name`` / ``client_email``: denormalised from the client (the frozen buyer once
+  finalized) so that ``invoice.list`` can search and sort in the store's query;
+- ``pdf.blob_key``: where the stored PDF lives (besides the contract's ``sha256``/``filename``);
+- ``credit_note_ids`` (originals), ``original_invoice_number`` (credit notes);
+- ``reminder_level`` and the overdue job's claim fields (see ``functions/overdue/job.py``).
+
+All amounts are computed by the domain (``functions.domain.calc``); nothing here adds money.
+Every state change appends an event ``{"type", "at", "actor", "data"}`` to the stream
+``timeline:<invoice_id>`` in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from functions.domain.drafts import draft_invoice, duplicate, product_ids, update_draft
+from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.lifecycle import transition
+from functions.domain.models import STATUSES, Client, Entity, Invoice, Product, parse_model
+from functions.domain.money import to_decimal
+from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
+
+from .common import as_conflict, check_version, event, load, new_id
+from .registry import Context, Params, action
+
+INVOICES = "invoices"
+ENTITIES = "entities"
+CLIENTS = "clients"
+PRODUCTS = "products"
+
+#: Fields the services keep on an invoice besides the domain model's (carried across writes).
+SERVICE_FIELDS = (
+    "client_name",
+    "client_email",
+    "credit_note_ids",
+    "original_invoice_number",
+    "reminder_level",
+    "reminder_claim",
+    "duplicate_of",
+)
+#: Service fields that are bookkeeping, not part of the representation.
+INTERNAL_FIELDS = frozenset({"reminder_claim"})
+
+#: Every field ``invoice.get``/``invoice.list`` may project with ``fields``.
+INVOICE_FIELDS = (
+    (frozenset(Invoice.model_fields) - {"account_id"})
+    | frozenset(SERVICE_FIELDS) - INTERNAL_FIELDS
+    | {"version"}
+)
+
+
+# --- record helpers ----------------------------------------------------------------------------
+
+
+def timeline_stream(invoice_id: str) -> str:
+    return f"timeline:{invoice_id}"
+
+
+def now_utc(ctx: Context) -> datetime:
+    """The request time to the second (what ``ctx.timestamp`` prints)."""
+    return ctx.now.astimezone(UTC).replace(microsecond=0)
+
+
+def today(ctx: Context) -> date:
+    return ctx.now.astimezone(UTC).date()
+
+
+def to_invoice(rec: Record) -> Invoice:
+    """The domain model of a stored invoice record."""
+    return parse_model(Invoice, {**rec.data, "account_id": rec.account_id, "version": rec.version})
+
+
+def to_entity(rec: Record) -> Entity:
+    return parse_model(Entity, {**rec.data, "account_id": rec.account_id, "version": rec.version})
+
+
+def to_client(rec: Record) -> Client:
+    return parse_model(Client, {**rec.data, "account_id": rec.account_id, "version": rec.version})
+
+
+def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extra: Any) -> dict:
+    """JSON data to store for ``invoice``: the model's dump, the service fields carried over
+    from ``previous`` (the stored data it replaces) and ``extra``, and the denormalised
+    client name/e-mail."""
+    data = invoice.model_dump(mode="json", exclude={"account_id", "version"})
+    previous = previous or {}
+    for key in SERVICE_FIELDS:
+        if key in previous:
+            data[key] = previous[key]
+    old_pdf = previous.get("pdf")
+    if isinstance(old_pdf, dict) and isinstance(data.get("pdf"), dict):
+        data["pdf"] = {**old_pdf, **data["pdf"]}  # keep blob_key (PdfRef drops it)
+    data.update(extra)
+    buyer = data.get("buyer")
+    if isinstance(buyer, dict):
+        data["client_name"] = buyer.get("name")
+        data["client_email"] = buyer.get("email")
+    return data
+
+
+def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
+    """The public representation: stored data plus the record's ``version``."""
+    data = {k: v for k, v in rec.data.items() if k not in INTERNAL_FIELDS}
+    data["version"] = rec.version
+    if fields is not None:
+        return {f: data.get(f) for f in fields}
+    return data
+
+
+def check_fields(fields: list[str] | None) -> None:
+    if fields is None:
+        return
+    unknown = [f for f in fields if f not in INVOICE_FIELDS]
+    if unknown:
+        raise ValidationFailed.one("fields", f"unknown field(s): {', '.join(unknown)}")
+
+
+def load_invoice(ctx: Context, invoice_id: str, tx: Transaction | None = None) -> Record:
+    return load(ctx, INVOICES, invoice_id, tx)
+
+
+def load_entity(ctx: Context, entity_id: str | None, tx: Transaction | None = None) -> Entity:
+    return to_entity(load(ctx, ENTITIES, entity_id or "", tx))
+
+
+def load_client(ctx: Context, client_id: str | None, tx: Transaction | None = None) -> Client:
+    return to_client(load(ctx, CLIENTS, client_id or "", tx))
+
+
+def load_products(ctx: Context, lines: Any) -> dict[str, Product]:
+    """The caller's products the lines name; others' or missing ones are left out (the domain
+    then reports ``lines[i].product_id: no such product``)."""
+    products: dict[str, Product] = {}
+    for pid in product_ids(lines):
+        try:
+            rec = load(ctx, PRODUCTS, pid)
+        except NotFound:
+            continue
+        products[pid] = parse_model(
+            Product, {**rec.data, "account_id": rec.account_id, "version": rec.version}
+        )
+    return products
+
+
+def write_invoice(
+    tx: Transaction,
+    ctx: Context,
+    rec: Record,
+    invoice: Invoice,
+    events: list[tuple[str, dict[str, Any]]],
+    **extra: Any,
+) -> Record:
+    """Store ``invoice`` over ``rec`` (version-checked) and append its timeline events."""
+    invoice = invoice.model_copy(update={"updated_at": now_utc(ctx)})
+    data = stored_data(invoice, rec.data, **extra)
+    new = tx.put(INVOICES, rec.key, data, account_id=rec.account_id, expected_version=rec.version)
+    for type_, payload in events:
+        tx.append(timeline_stream(rec.key), event(ctx, type_, payload))
+    return new
+
+
+def mutate(ctx: Context, fn: Callable[[Transaction], Record]) -> Record:
+    """Run one invoice change in a transaction; a lost optimistic race is a ``conflict``."""
+    try:
+        return ctx.store.transaction(fn)
+    except VersionConflict as exc:
+        raise as_conflict(exc) from None
+
+
+def _client_fields(client: Client) -> dict[str, Any]:
+    return {"client_name": client.name, "client_email": client.email}
+
+
+def _require_active_client(client: Client) -> None:
+    if client.archived:
+        raise ValidationFailed.one("client_id", "the client is archived")
+
+
+# --- parameters --------------------------------------------------------------------------------
+
+
+class _DraftFields(Params):
+    currency: str | None = None
+    issue_date: date | None = None
+    supply_date: date | None = None
+    due_date: date | None = None
+    po_number: str | None = None
+    notes: str | None = None
+    terms: str | None = None
+    metadata: dict[str, str] | None = None
+
+    def draft_changes(self) -> dict[str, Any]:
+        """The draft fields the caller gave (``null`` included: it clears the field)."""
+        names = ("lines", *_DraftFields.model_fields)
+        return {k: getattr(self, k) for k in names if k in self.model_fields_set}
+
+
+class InvoiceCreate(_DraftFields):
+    entity_id: str
+    client_id: str
+    lines: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class InvoiceUpdate(_DraftFields):
+    invoice_id: str
+    version: int | None = None
+    entity_id: str | None = None
+    client_id: str | None = None
+    lines: list[dict[str, Any]] | None = None
+
+
+class InvoiceRef(Params):
+    invoice_id: str
+
+
+class InvoiceGet(Params):
+    invoice_id: str
+    fields: list[str] | None = None
+
+
+class InvoiceList(Params):
+    q: str | None = None
+    status: str | list[str] | None = None
+    kind: Literal["invoice", "credit_note"] | None = None
+    client_id: str | None = None
+    entity_id: str | None = None
+    currency: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    min_total: Any = None
+    max_total: Any = None
+    sort_by: Literal["created_at", "issue_date", "due_date", "total", "number", "client_name"] = (
+        "created_at"
+    )
+    sort_order: Literal["asc", "desc"] = "desc"
+    limit: int = Field(default=20, ge=1, le=100)
+    page: int = Field(default=1, ge=1)
+    fields: list[str] | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | list[str] | None) -> str | list[str] | None:
+        values = [value] if isinstance(value, str) else (value or [])
+        bad = [v for v in values if v not in STATUSES]
+        if bad:
+            raise ValueError(f"unknown status {', '.join(bad)}; one of {', '.join(STATUSES)}")
+        return value
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+
+@action("invoice.create", InvoiceCreate)
+def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
+    """A new ``draft`` with VAT resolved and totals computed by the domain."""
+    account_id = ctx.require_account()
+    entity = load_entity(ctx, p.entity_id)
+    client = load_client(ctx, p.client_id)
+    _require_active_client(client)
+    changes = p.draft_changes()
+    changes.setdefault("lines", p.lines)
+    invoice_id = new_id("inv")
+    draft = draft_invoice(
+        changes, entity, client, load_products(ctx, p.lines), invoice_id=invoice_id
+    )
+    stamp = now_utc(ctx)
+    draft = draft.model_copy(update={"created_at": stamp, "updated_at": stamp})
+    data = stored_data(draft, None, **_client_fields(client))
+
+    def run(tx: Transaction) -> Record:
+        rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
+        tx.append(timeline_stream(invoice_id), event(ctx, "created", {"status": "draft"}))
+        return rec
+
+    return present(mutate(ctx, run))
+
+
+@action("invoice.update", InvoiceUpdate)
+def update_invoice(ctx: Context, p: InvoiceUpdate) -> dict[str, Any]:
+    """Change a draft (any create field); finalized documents are refused (409 invalid_state)."""
+    changes = p.draft_changes()
+    if changes.get("lines", []) is None:
+        del changes["lines"]
+    products = load_products(ctx, changes.get("lines"))
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        current = to_invoice(rec)
+        transition(current.status, "update", kind=current.kind)
+        check_version(rec, p.version)
+        entity = load_entity(ctx, p.entity_id or current.entity_id, tx)
+        client = load_client(ctx, p.client_id or current.client_id, tx)
+        if p.client_id and p.client_id != current.client_id:
+            _require_active_client(client)
+        updated = update_draft(current, changes, entity, client, products)
+        changed = sorted(
+            {*changes, *(k for k in ("entity_id", "client_id") if getattr(p, k) is not None)}
+        )
+        return write_invoice(
+            tx, ctx, rec, updated, [("updated", {"fields": changed})], **_client_fields(client)
+        )
+
+    return present(mutate(ctx, run))
+
+
+@action("invoice.get", InvoiceGet, mutating=False)
+def get_invoice(ctx: Context, p: InvoiceGet) -> dict[str, Any]:
+    check_fields(p.fields)
+    return present(load_invoice(ctx, p.invoice_id), p.fields)
+
+
+def list_filters(p: InvoiceList) -> list[Filter]:
+    """The list parameters as store filters (evaluated by the store's query, not in Python)."""
+    filters: list[Filter] = []
+    if p.q:
+        filters.append(Filter("number", "contains", p.q, also=("client_name", "client_email")))
+    if p.status is not None:
+        statuses = [p.status] if isinstance(p.status, str) else list(p.status)
+        filters.append(Filter("status", "in", statuses))
+    for name in ("kind", "client_id", "entity_id"):
+        value = getattr(p, name)
+        if value is not None:
+            filters.append(Filter(name, "eq", value))
+    if p.currency is not None:
+        filters.append(Filter("currency", "eq", p.currency.strip().upper()))
+    for name, field, op in (
+        ("issued_from", "issue_date", "gte"),
+        ("issued_to", "issue_date", "lte"),
+        ("due_from", "due_date", "gte"),
+        ("due_to", "due_date", "lte"),
+    ):
+        value = getattr(p, name)
+        if value is not None:
+            filters.append(Filter(field, op, value.isoformat()))
+    for name, op in (("min_total", "gte"), ("max_total", "lte")):
+        value = getattr(p, name)
+        if value is not None:
+            filters.append(Filter("total", op, to_decimal(value, name)))
+    return filters
+
+
+@action("invoice.list", InvoiceList, mutating=False)
+def list_invoices(ctx: Context, p: InvoiceList) -> dict[str, Any]:
+    """Filter, sort and page the caller's invoices and credit notes in the store's query."""
+    check_fields(p.fields)
+    sort = Sort(p.sort_by, descending=p.sort_order == "desc", numeric=p.sort_by == "total")
+    page = ctx.store.query(
+        INVOICES,
+        account_id=ctx.require_account(),
+        filters=list_filters(p),
+        sort=sort,
+        limit=p.limit,
+        offset=(p.page - 1) * p.limit,
+    )
+    return {
+        "items": [present(rec, p.fields) for rec in page.items],
+        "total": page.total,
+        "page": p.page,
+        "pages": max(1, math.ceil(page.total / p.limit)),
+        "limit": p.limit,
+    }
+
+
+@action("invoice.duplicate", InvoiceRef)
+def duplicate_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
+    """A new draft with the same client, lines and notes; no number; today's dates."""
+    account_id = ctx.require_account()
+    original_rec = load_invoice(ctx, p.invoice_id)
+    original = to_invoice(original_rec)
+    entity = load_entity(ctx, original.entity_id)
+    client = load_client(ctx, original.client_id)
+    invoice_id = new_id("inv")
+    copy = duplicate(original, entity, client, today=today(ctx), invoice_id=invoice_id)
+    stamp = now_utc(ctx)
+    copy = copy.model_copy(update={"created_at": stamp, "updated_at": stamp})
+    data = stored_data(copy, None, duplicate_of=original.id, **_client_fields(client))
+
+    def run(tx: Transaction) -> Record:
+        rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
+        tx.append(
+            timeline_stream(invoice_id),
+            event(ctx, "created", {"status": "draft", "duplicate_of": original.id}),
+        )
+        tx.append(
+            timeline_stream(original_rec.key), event(ctx, "duplicated", {"invoice_id": invoice_id})
+        )
+        return rec
+
+    return present(mutate(ctx, run))
+
+
+@action("invoice.delete", InvoiceRef)
+def delete_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
+    """Drafts only; finalized documents are never deleted (409 invalid_state)."""
+
+    def run(tx: Transaction) -> str:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        transition(rec.data.get("status", "draft"), "delete", kind=rec.data.get("kind", "invoice"))
+        tx.delete(INVOICES, rec.key, expected_version=rec.version)
+        return rec.key
+
+    try:
+        key = ctx.store.transaction(run)
+    except VersionConflict as exc:
+        raise as_conflict(exc) from None
+    return {"id": key, "object": "invoice", "deleted": True}
+
+
+@action("invoice.timeline", InvoiceRef, mutating=False)
+def invoice_timeline(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
+    """The invoice's events, oldest first (append-only)."""
+    rec = load_invoice(ctx, p.invoice_id)
+    return {"events": ctx.store.events(timeline_stream(rec.key))}
+
+
+def decimal_of(value: Any) -> Decimal:
+    """A stored amount string as a Decimal (0 when missing)."""
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)

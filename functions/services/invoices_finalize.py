@@ -1,0 +1,265 @@
+"""Issuing documents: ``invoice.finalize``, ``invoice.credit`` and ``invoice.pdf``.
+
+Gapless numbers: the number is taken from the store's counter (``tx.next_number``) in the same
+transaction that re-reads the draft, checks it (EU VAT Directive art. 226, every problem in one
+422), freezes seller and buyer and stores it as ``open``. If anything fails the transaction
+commits nothing, so no number is used up; two finalizes can never share a number.
+
+The PDF is rendered after that commit (``ctx.services["pdf"]``: ``(store, invoice_json, logo)
+→ {"blob_key", "sha256", "filename"}``), so the store's write lock is never held while
+rendering. Its reference is then recorded on the invoice with a ``pdf_rendered`` event. A
+render that fails leaves the document finalized without a PDF; ``invoice.pdf`` (or
+``invoice.send``) renders it later, once: the first recorded PDF of a finalized document is the
+one kept for good.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import Field
+
+from functions.domain.credit import apply_credit, build_credit_note
+from functions.domain.finalize import complete_finalize, prepare_finalize, series_counter
+from functions.domain.models import Invoice
+from storage_adapter import Record, Transaction
+
+from .common import event, load, new_id
+from .invoices import (
+    INVOICES,
+    InvoiceRef,
+    load_client,
+    load_entity,
+    load_invoice,
+    mutate,
+    now_utc,
+    present,
+    stored_data,
+    timeline_stream,
+    to_invoice,
+    today,
+)
+from .registry import Context, Params, action
+
+logger = logging.getLogger("billow.invoices")
+
+PDF_LINK_SECONDS = 15 * 60
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+
+def _renderer(ctx: Context) -> Any:
+    renderer = ctx.services.get("pdf")
+    if renderer is None:  # in-process default (tests, scripts)
+        from functions.pdf.store import render_and_store
+
+        return render_and_store
+    return renderer
+
+
+def render(ctx: Context, rec: Record) -> dict[str, str]:
+    """Render the stored document and keep the PDF as a blob; returns its reference.
+
+    The frozen seller carries the logo, so the renderer needs nothing else (``logo=None``).
+    """
+    result = _renderer(ctx)(ctx.store, present(rec), None)
+    if not isinstance(result, dict) or "error" in result or "blob_key" not in result:
+        raise RuntimeError(f"the PDF renderer failed: {result!r}")
+    return {k: result[k] for k in ("blob_key", "sha256", "filename")}
+
+
+def record_pdf(ctx: Context, invoice_id: str, reference: dict[str, str]) -> Record:
+    """Keep ``reference`` as the document's PDF unless one was recorded meanwhile."""
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, invoice_id, tx)
+        if (rec.data.get("pdf") or {}).get("sha256"):
+            return rec  # the first recorded PDF stays
+        data = {**rec.data, "pdf": dict(reference), "updated_at": ctx.timestamp}
+        new = tx.put(
+            INVOICES, rec.key, data, account_id=rec.account_id, expected_version=rec.version
+        )
+        tx.append(
+            timeline_stream(rec.key),
+            event(
+                ctx,
+                "pdf_rendered",
+                {"sha256": reference["sha256"], "filename": reference["filename"]},
+            ),
+        )
+        return new
+
+    return ctx.store.transaction(run)
+
+
+def render_after_commit(ctx: Context, rec: Record) -> Record:
+    """Render and record the PDF of a just-finalized document; a failure is logged and the
+    document stays finalized (the PDF is rendered lazily later)."""
+    try:
+        reference = render(ctx, rec)
+    except Exception:
+        logger.exception("PDF rendering of %s failed; it will be rendered on demand", rec.key)
+        return rec
+    try:
+        return record_pdf(ctx, rec.key, reference)
+    except Exception:
+        logger.exception("recording the PDF of %s failed; it will be rendered on demand", rec.key)
+        return ctx.store.get(INVOICES, rec.key) or rec
+
+
+def ensure_pdf(ctx: Context, rec: Record) -> tuple[Record, dict[str, str]]:
+    """The stored PDF of a finalized document, rendering it now if it has none yet."""
+    pdf = rec.data.get("pdf") or {}
+    if pdf.get("sha256") and pdf.get("blob_key"):
+        return rec, pdf
+    rec = record_pdf(ctx, rec.key, render(ctx, rec))
+    return rec, rec.data["pdf"]
+
+
+def pdf_bytes(ctx: Context, rec: Record) -> tuple[Record, bytes]:
+    rec, pdf = ensure_pdf(ctx, rec)
+    blob = ctx.store.get_blob(pdf["blob_key"])
+    if blob is None:
+        raise RuntimeError(f"the PDF of {rec.key} is missing from the blob store")
+    return rec, blob.data
+
+
+@action("invoice.pdf", InvoiceRef, mutating=False)
+def invoice_pdf(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
+    """A signed download link, valid 15 minutes, for the document's PDF.
+
+    Finalized documents: the stored PDF (rendered now, once, if finalize could not). Drafts:
+    a preview rendered from the current draft (not recorded; named after the invoice id).
+    """
+    rec = load_invoice(ctx, p.invoice_id)
+    if rec.data.get("status") == "draft":
+        reference = render(ctx, rec)
+    else:
+        rec, reference = ensure_pdf(ctx, rec)
+    filename = reference.get("filename") or f"{rec.data.get('number') or rec.key}.pdf"
+    url, expires = ctx.store.blob_url(
+        reference["blob_key"], filename=filename, expires_in=PDF_LINK_SECONDS
+    )
+    expires_at = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"url": url, "expires_at": expires_at, "filename": filename}
+
+
+# --- finalize ----------------------------------------------------------------------------------
+
+
+def _finalize_in(tx: Transaction, ctx: Context, draft: Invoice) -> Invoice:
+    """Check, number and open ``draft`` inside ``tx`` (the counter moves only on commit)."""
+    entity = load_entity(ctx, draft.entity_id, tx)
+    client = load_client(ctx, draft.client_id, tx)
+    prepared = prepare_finalize(draft, entity, client, today(ctx))
+    counter, start = series_counter(prepared)
+    seq = tx.next_number(counter, start=start)
+    return complete_finalize(prepared, seq, now_utc(ctx))
+
+
+@action("invoice.finalize", InvoiceRef)
+def finalize_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
+    """draft → ``open`` with the next number of the entity's series, then the PDF."""
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        final = _finalize_in(tx, ctx, to_invoice(rec))
+        final = final.model_copy(update={"updated_at": now_utc(ctx)})
+        new = tx.put(
+            INVOICES,
+            rec.key,
+            stored_data(final, rec.data),
+            account_id=rec.account_id,
+            expected_version=rec.version,
+        )
+        tx.append(
+            timeline_stream(rec.key),
+            event(ctx, "finalized", {"number": final.number, "status": final.status}),
+        )
+        return new
+
+    return present(render_after_commit(ctx, mutate(ctx, run)))
+
+
+# --- credit notes ------------------------------------------------------------------------------
+
+
+class CreditLine(Params):
+    line_id: str | None = None
+    line_index: int | None = Field(default=None, ge=0)
+    quantity: Any = None
+
+
+class InvoiceCredit(Params):
+    invoice_id: str
+    reason: str = Field(min_length=1, max_length=1000)
+    lines: list[CreditLine] | None = None
+
+
+@action("invoice.credit", InvoiceCredit)
+def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
+    """Issue a finalized credit note (own series, negative amounts) for all that remains of the
+    invoice or for the given ``lines`` (``{"line_id", "quantity"?}``); a full credit moves the
+    original to ``credited``. Crediting more than remains is 422."""
+    note_id = new_id("inv")
+    lines = None
+    if p.lines is not None:
+        lines = [line.model_dump(exclude_none=True) for line in p.lines]
+
+    def run(tx: Transaction) -> Record:
+        original_rec = load_invoice(ctx, p.invoice_id, tx)
+        original = to_invoice(original_rec)
+        previous_ids = list(original_rec.data.get("credit_note_ids") or [])
+        previous = [to_invoice(load(ctx, INVOICES, cid, tx)) for cid in previous_ids]
+        note = build_credit_note(
+            original,
+            reason=p.reason,
+            lines=lines,
+            previous_credit_notes=previous,
+            issue_date=today(ctx),
+            credit_note_id=note_id,
+        )
+        stamp = now_utc(ctx)
+        note = note.model_copy(update={"created_at": stamp})
+        final = _finalize_in(tx, ctx, note).model_copy(update={"updated_at": stamp})
+        note_rec = tx.put(
+            INVOICES,
+            note_id,
+            stored_data(final, None, original_invoice_number=original.number),
+            account_id=original_rec.account_id,
+            expected_version=0,
+        )
+        stream = timeline_stream(note_id)
+        tx.append(stream, event(ctx, "created", {"original_invoice_id": original.id}))
+        tx.append(stream, event(ctx, "finalized", {"number": final.number, "status": "open"}))
+
+        updated = apply_credit(original, final, previous_credit_notes=previous, now=stamp)
+        updated = updated.model_copy(update={"updated_at": stamp})
+        tx.put(
+            INVOICES,
+            original_rec.key,
+            stored_data(updated, original_rec.data, credit_note_ids=[*previous_ids, note_id]),
+            account_id=original_rec.account_id,
+            expected_version=original_rec.version,
+        )
+        tx.append(
+            timeline_stream(original_rec.key),
+            event(
+                ctx,
+                "credited",
+                {
+                    "credit_note_id": note_id,
+                    "number": final.number,
+                    "amount": format(-final.total, "f"),
+                    "full": updated.status == "credited",
+                    "status": updated.status,
+                    "reason": p.reason,
+                },
+            ),
+        )
+        return note_rec
+
+    return present(render_after_commit(ctx, mutate(ctx, run)))

@@ -1,0 +1,203 @@
+"""After finalize: ``invoice.send``, ``invoice.record_payment``, ``invoice.void``,
+``invoice.mark_uncollectible``.
+
+Each change is one transaction that re-reads the invoice, lets the domain decide the new status
+(``functions.domain.lifecycle`` / ``payments``; an illegal move is 409 ``invalid_state`` naming
+the status), writes it with a version check and appends the timeline event.
+
+``invoice.send`` mails first and records afterwards: the mail cannot be part of the store's
+transaction. A delivery failure leaves the invoice untouched, appends ``send_failed`` with the
+reason and answers 502 ``mail_delivery_failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from functions.domain.errors import NotFound
+from functions.domain.lifecycle import allowed, ensure_voidable, transition
+from functions.domain.payments import apply_payment
+from storage_adapter import Record, Transaction
+
+from .common import event, load, new_id
+from .invoices import (
+    CLIENTS,
+    load_invoice,
+    mutate,
+    now_utc,
+    present,
+    timeline_stream,
+    to_invoice,
+    today,
+    write_invoice,
+)
+from .invoices_finalize import pdf_bytes
+from .registry import Context, Params, action
+
+logger = logging.getLogger("billow.invoices")
+
+
+# --- send --------------------------------------------------------------------------------------
+
+
+class InvoiceSend(Params):
+    invoice_id: str
+    to: str | list[str] | None = None
+    cc: str | list[str] | None = None
+    message: str | None = Field(default=None, max_length=5000)
+
+
+def _default_recipient(ctx: Context, rec: Record) -> str | None:
+    """The client's current e-mail address, else the one frozen on the document."""
+    try:
+        client = load(ctx, CLIENTS, str(rec.data.get("client_id") or ""))
+        if client.data.get("email"):
+            return str(client.data["email"])
+    except NotFound:
+        pass
+    buyer = rec.data.get("buyer") or {}
+    return buyer.get("email") or rec.data.get("client_email")
+
+
+def _mailer(ctx: Context) -> Any:
+    mailer = ctx.services.get("mailer")
+    if mailer is None:
+        from functions.mail.transport import get_mailer
+
+        mailer = get_mailer()
+    return mailer
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+@action("invoice.send", InvoiceSend)
+def send_invoice(ctx: Context, p: InvoiceSend) -> dict[str, Any]:
+    """Mail the PDF to ``to`` (default: the client's e-mail); ``open``/``overdue`` → ``sent``."""
+    from functions.domain.errors import ValidationFailed
+    from functions.mail.messages import invoice_message
+    from functions.mail.transport import MailConfigurationError, MailDeliveryError
+
+    rec = load_invoice(ctx, p.invoice_id)
+    kind = rec.data.get("kind", "invoice")
+    transition(rec.data["status"], "send", kind=kind)
+    to = _as_list(p.to) or _as_list(_default_recipient(ctx, rec))
+    if not to:
+        raise ValidationFailed.one("to", "the client has no e-mail address; give 'to'")
+    rec, pdf = pdf_bytes(ctx, rec)
+    mail = invoice_message(present(rec), pdf, to, _as_list(p.cc) or None, p.message)
+    try:
+        message_id = _mailer(ctx).send(mail)
+    except (MailDeliveryError, MailConfigurationError) as exc:
+        failure = event(ctx, "send_failed", {"to": to, "cc": _as_list(p.cc), "reason": exc.message})
+        ctx.store.transaction(lambda tx: tx.append(timeline_stream(rec.key), failure))
+        raise MailDeliveryError(f"the invoice was not sent: {exc.message}") from exc
+
+    def run(tx: Transaction) -> Record:
+        current = load_invoice(ctx, rec.key, tx)
+        status = current.data["status"]
+        invoice = to_invoice(current)
+        changes: dict[str, Any] = {"sent_at": now_utc(ctx)}
+        if allowed(status, "send", kind):  # a payment may have landed while mailing
+            changes["status"] = transition(status, "send", kind=kind)
+        payload = {"to": to, "cc": _as_list(p.cc), "message_id": message_id}
+        return write_invoice(
+            tx, ctx, current, invoice.model_copy(update=changes), [("sent", payload)]
+        )
+
+    return present(mutate(ctx, run))
+
+
+# --- payments ----------------------------------------------------------------------------------
+
+
+class RecordPayment(Params):
+    invoice_id: str
+    amount: Any
+    paid_on: date | None = None
+    method: str | None = Field(default=None, max_length=100)
+    reference: str | None = Field(default=None, max_length=200)
+
+
+@action("invoice.record_payment", RecordPayment)
+def record_payment(ctx: Context, p: RecordPayment) -> dict[str, Any]:
+    """Partial payments add up; reaching ``amount_due`` 0 → ``paid``; more than due is 422."""
+    payment_id = new_id("pay")
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        before = to_invoice(rec)
+        after = apply_payment(
+            before,
+            p.amount,
+            paid_on=p.paid_on or today(ctx),
+            method=p.method,
+            reference=p.reference,
+            payment_id=payment_id,
+            now=now_utc(ctx),
+        )
+        payment = after.payments[-1]
+        events: list[tuple[str, dict[str, Any]]] = [
+            (
+                "payment_recorded",
+                {
+                    "payment_id": payment_id,
+                    "amount": format(payment.amount, "f"),
+                    "paid_on": payment.paid_on.isoformat(),
+                    "method": payment.method,
+                    "reference": payment.reference,
+                    "amount_due": format(after.amount_due, "f"),
+                },
+            )
+        ]
+        if after.status == "paid" and before.status != "paid":
+            events.append(("paid", {"amount_paid": format(after.amount_paid, "f")}))
+        return write_invoice(tx, ctx, rec, after, events)
+
+    return present(mutate(ctx, run))
+
+
+# --- void / uncollectible ----------------------------------------------------------------------
+
+
+class InvoiceVoid(Params):
+    invoice_id: str
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+@action("invoice.void", InvoiceVoid)
+def void_invoice(ctx: Context, p: InvoiceVoid) -> dict[str, Any]:
+    """``open``/``sent``/``overdue`` without payments → ``void``; the number stays used."""
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        invoice = to_invoice(rec)
+        transition(invoice.status, "void", kind=invoice.kind)
+        status = ensure_voidable(invoice.status, bool(invoice.payments))
+        voided = invoice.model_copy(
+            update={"status": status, "voided_at": now_utc(ctx), "void_reason": p.reason}
+        )
+        return write_invoice(tx, ctx, rec, voided, [("voided", {"reason": p.reason})])
+
+    return present(mutate(ctx, run))
+
+
+@action("invoice.mark_uncollectible", InvoiceVoid)
+def mark_uncollectible(ctx: Context, p: InvoiceVoid) -> dict[str, Any]:
+    """``open``/``sent``/``overdue`` → ``uncollectible``; a later payment still settles it."""
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        invoice = to_invoice(rec)
+        status = transition(invoice.status, "mark_uncollectible", kind=invoice.kind)
+        marked = invoice.model_copy(update={"status": status, "uncollectible_at": now_utc(ctx)})
+        return write_invoice(tx, ctx, rec, marked, [("marked_uncollectible", {"reason": p.reason})])
+
+    return present(mutate(ctx, run))

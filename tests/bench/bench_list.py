@@ -1,0 +1,209 @@
+"""``invoice.list`` on an account with 10,000 invoices in the local SQLite store.
+
+    .venv/bin/python tests/bench/bench_list.py [--count N] [--runs R]
+
+Rows (medians of R runs, after one warm-up), each with its ratio to the baseline measured in
+the same run — a plain ``store.get`` of one invoice record:
+
+- ``invoice.get`` through the service (read + JSON shape);
+- ``invoice.list`` first page, default sort;
+- ``invoice.list`` with ``q`` + ``status`` filter + sort by ``total`` (the target: ≤ 50 ms);
+- the same with a ``fields`` projection.
+
+The account is seeded with real invoices made by the services (drafts, finalized, paid, with
+frozen seller and buyer) and copied with their own ids, numbers, clients and totals into
+10,000 records, plus 2,000 invoices of another account that the queries must skip.
+Exits non-zero when the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+TARGET_MS = 50.0
+CLIENT_NAMES = [
+    "Acme AG",
+    "Globex GmbH",
+    "Initech KG",
+    "Umbrella SE",
+    "Hooli GmbH",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Tyrell Corp",
+]
+TARGET_ROW = "invoice.list q+status+sort total"
+STATUSES = ["draft", "open", "sent", "overdue", "paid", "void", "open", "sent"]
+
+
+def measure(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """Median wall-clock and median CPU time of ``fn`` in ms (after one warm-up). The CPU
+    time is what this process spent, so it says more than the wall clock on a busy machine."""
+    fn()  # warm-up
+    wall, cpu = [], []
+    for _ in range(runs):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
+
+
+def seed_account(store: Any, account_id: str, count: int, *, due_dates: list[str] | None = None):
+    """``count`` invoices of one account, copied from real ones made by the services.
+
+    Returns the context used. ``due_dates`` (optional) cycles through the due dates given.
+    """
+    from functions.services.common import new_id
+    from tests.invoices.support import SELLER, act, make_ctx
+
+    ctx = make_ctx(store, account_id=account_id)
+    ctx.services["pdf"] = lambda *_a: {
+        "blob_key": "pdf/none.pdf",
+        "sha256": "0" * 64,
+        "filename": "x.pdf",
+    }
+    entity = act(ctx, "entity.create", **SELLER)
+    clients = [
+        act(
+            ctx,
+            "client.create",
+            name=name,
+            email=f"ap@{name.split()[0].lower()}.example",
+            address={"line1": "Weg 1", "postal_code": "53111", "city": "Bonn", "country": "DE"},
+        )
+        for name in CLIENT_NAMES
+    ]
+    lines = [
+        {"description": "Consulting", "quantity": "3", "unit_price": "95"},
+        {"description": "Travel", "unit_price": "120.40"},
+    ]
+    draft = act(
+        ctx, "invoice.create", entity_id=entity["id"], client_id=clients[0]["id"], lines=lines
+    )
+    final = act(
+        ctx, "invoice.create", entity_id=entity["id"], client_id=clients[0]["id"], lines=lines
+    )
+    act(ctx, "invoice.finalize", invoice_id=final["id"])
+    templates = {
+        "draft": store.get("invoices", draft["id"]).data,
+        "final": store.get("invoices", final["id"]).data,
+    }
+
+    def seed(tx: Any) -> None:
+        for i in range(count):
+            status = STATUSES[i % len(STATUSES)]
+            client = clients[(i // len(STATUSES)) % len(clients)]
+            base = templates["draft" if status == "draft" else "final"]
+            total = (Decimal(i % 997) * Decimal("13.37")).quantize(Decimal("0.01"))
+            inv_id = new_id("inv")
+            data = {
+                **base,
+                "id": inv_id,
+                "status": status,
+                "client_id": client["id"],
+                "client_name": client["name"],
+                "client_email": client["email"],
+                "number": None if status == "draft" else f"INV-2026-{i + 1:05d}",
+                "total": str(total),
+                "amount_due": "0.00" if status in ("paid", "void") else str(total),
+            }
+            if due_dates:
+                data["due_date"] = due_dates[i % len(due_dates)]
+            if base.get("buyer"):
+                data["buyer"] = {**base["buyer"], "name": client["name"], "email": client["email"]}
+            tx.put("invoices", inv_id, data, account_id=account_id, expected_version=0)
+
+    store.transaction(seed)
+    return ctx
+
+
+def rows(count: int = 10_000, runs: int = 25) -> list[dict[str, Any]]:
+    from storage_adapter.sqlite import SqliteStore
+    from tests.invoices.support import ACCOUNT, OTHER_ACCOUNT, act
+
+    tmp = Path(tempfile.mkdtemp(prefix="billow-bench-list-"))
+    store = SqliteStore(tmp / "billow.db")
+    started = time.perf_counter()
+    ctx = seed_account(store, ACCOUNT, count)
+    seed_account(store, OTHER_ACCOUNT, count // 5)
+    seeded_s = time.perf_counter() - started
+
+    one = act(ctx, "invoice.list", limit=1)["items"][0]["id"]
+    query = {"q": "acme", "status": ["open", "overdue"], "sort_by": "total", "limit": 20}
+    check = act(ctx, "invoice.list", **query)
+    totals = [Decimal(i["total"]) for i in check["items"]]
+    assert check["total"] > 0 and totals == sorted(totals, reverse=True)
+    assert all(
+        i["status"] in ("open", "overdue") and i["client_name"] == "Acme AG" for i in check["items"]
+    )
+
+    baseline, baseline_cpu = measure(lambda: store.get("invoices", one), runs)
+    projected = ["id", "number", "total"]
+    measured = [
+        ("store.get one invoice (baseline)", (baseline, baseline_cpu), ""),
+        ("invoice.get", measure(lambda: act(ctx, "invoice.get", invoice_id=one), runs), ""),
+        ("invoice.list first page", measure(lambda: act(ctx, "invoice.list"), runs), ""),
+        (
+            TARGET_ROW,
+            measure(lambda: act(ctx, "invoice.list", **query), runs),
+            f"{check['total']} matches; target <= {TARGET_MS:.0f} ms",
+        ),
+        (
+            "  same, fields=[id,number,total]",
+            measure(lambda: act(ctx, "invoice.list", fields=projected, **query), runs),
+            "",
+        ),
+    ]
+    result = [
+        {"name": name, "median_ms": ms, "cpu_ms": cpu, "ratio": ms / baseline, "note": note}
+        for name, (ms, cpu), note in measured
+    ]
+    result.append(
+        {
+            "name": f"(seeded {count} + {count // 5} invoices)",
+            "median_ms": seeded_s * 1000,
+            "cpu_ms": None,
+            "ratio": None,
+            "note": "setup, one run",
+        }
+    )
+    store.close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=25)
+    args = parser.parse_args(argv)
+    table = rows(args.count, args.runs)
+    width = max(len(r["name"]) for r in table)
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'benchmark':<{width}}  {'median':>10}  {'cpu':>10}  {'ratio':>8}  note")
+    for r in table:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.1f}x"
+        cpu = "" if r["cpu_ms"] is None else f"{r['cpu_ms']:.2f} ms"
+        print(
+            f"{r['name']:<{width}}  {r['median_ms']:>7.2f} ms  {cpu:>10}  {ratio:>8}  {r['note']}"
+        )
+    target = next(r for r in table if r["name"] == TARGET_ROW)
+    ok = target["median_ms"] <= TARGET_MS
+    print(json.dumps({"ok": ok, "target_median_ms": round(target["median_ms"], 2)}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
