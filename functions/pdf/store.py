@@ -1,0 +1,85 @@
+"""Render an invoice and keep the PDF as a blob: the piece ``invoice.finalize`` calls.
+
+The blob key is content-addressed (it ends in the PDF's SHA-256) and rendering is deterministic
+(same invoice JSON → same bytes), so storing twice writes the same object and a stored PDF is
+never overwritten by a different one.
+
+The storage side imports nothing heavy; reportlab is imported only when a PDF is rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+#: Collection and timeline stream of invoices, as the invoice service stores them.
+INVOICES = "invoices"
+
+
+def timeline_stream(invoice_id: str) -> str:
+    """The event stream holding an invoice's timeline."""
+    return f"timeline:{invoice_id}"
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
+
+
+def _segment(value: object, fallback: str) -> str:
+    text = _SAFE.sub("-", str(value or "")).strip("-.")[:100]
+    return text or fallback
+
+
+def blob_key(invoice: dict[str, Any], sha256: str, account_id: str | None = None) -> str:
+    """``pdf/<account>/<invoice id>/<sha256>.pdf`` (without the account part when unknown)."""
+    parts = ["pdf"]
+    if account_id:
+        parts.append(_segment(account_id, "account"))
+    parts.append(_segment(invoice.get("id"), "invoice"))
+    parts.append(f"{sha256}.pdf")
+    return "/".join(parts)
+
+
+def render_and_store(
+    store: Any,
+    invoice: dict[str, Any],
+    logo: bytes | None = None,
+    *,
+    account_id: str | None = None,
+    locale: str | None = None,
+) -> dict[str, str]:
+    """Render ``invoice`` (the JSON of ``invoice.get``), store the PDF, return its reference.
+
+    Returns ``{"blob_key", "sha256", "filename"}``. The caller records ``pdf_rendered`` with
+    the SHA-256 in the invoice's timeline inside its own transaction (finalize does so
+    atomically with the status change); :func:`record_rendered` does it for standalone use.
+    """
+    from .render import filename_for, render_invoice_pdf  # reportlab only when rendering
+
+    pdf = render_invoice_pdf(invoice, logo=logo, locale=locale)
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    key = blob_key(invoice, sha256, account_id)
+    store.put_blob(key, pdf, "application/pdf")
+    return {"blob_key": key, "sha256": sha256, "filename": filename_for(invoice)}
+
+
+def rendered_event(reference: dict[str, str], at: str, actor: str | None = None) -> dict:
+    """The ``pdf_rendered`` timeline event for a stored PDF."""
+    return {
+        "type": "pdf_rendered",
+        "at": at,
+        "actor": actor,
+        "data": {
+            "sha256": reference["sha256"],
+            "filename": reference["filename"],
+            "blob_key": reference["blob_key"],
+        },
+    }
+
+
+def record_rendered(
+    store: Any, invoice_id: str, reference: dict[str, str], at: str, actor: str | None = None
+) -> None:
+    """Append ``pdf_rendered`` to the invoice's timeline in a transaction of its own."""
+    event = rendered_event(reference, at, actor)
+    store.transaction(lambda tx: tx.append(timeline_stream(invoice_id), event))
