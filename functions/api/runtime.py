@@ -75,11 +75,13 @@ class LazyVerifier:
         return get_verifier().check(vat_number, requester_vat)
 
 
-def render_pdf(store: Store, invoice: dict[str, Any], logo: str | None = None) -> Any:
-    """Render an invoice's PDF and store it (``functions.pdf.handler.render_and_store``).
+def render_pdf(store: Store, invoice: dict[str, Any]) -> Any:
+    """Render an invoice's PDF and store it (``functions.pdf.store.render_and_store``).
 
     With ``BILLOW_PDF_FUNCTION`` set (AWS), the PDF function is invoked synchronously with
-    ``{"invoice", "logo"}`` and its JSON answer returned; otherwise it runs in-process.
+    ``{"invoice"}`` and its JSON answer returned; otherwise it runs in-process. Either way the
+    renderer reads the logo from the blob the frozen seller names (``seller.logo_blob``), so
+    the payload stays small (a Lambda payload is limited to 6 MB; a logo is up to 512 KiB).
     """
     function_name = os.environ.get("BILLOW_PDF_FUNCTION")
     if function_name:
@@ -88,15 +90,15 @@ def render_pdf(store: Store, invoice: dict[str, Any], logo: str | None = None) -
         response = boto3.client("lambda").invoke(
             FunctionName=function_name,
             InvocationType="RequestResponse",
-            Payload=json.dumps({"invoice": invoice, "logo": logo}, default=str),
+            Payload=json.dumps({"invoice": invoice}, default=str),
         )
         payload = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError"):
             raise RuntimeError(f"PDF function failed: {payload}")
         return payload
-    from functions.pdf.handler import render_and_store
+    from functions.pdf.store import render_and_store
 
-    return render_and_store(store, invoice, logo)
+    return render_and_store(store, invoice)
 
 
 def services() -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Finalize in two pure steps around the store's counter.
 
 1. :func:`prepare_finalize` — outside the transaction: checks the status, sets the dates,
-   freezes seller and buyer, resolves VAT with the frozen parties, computes, and raises one
-   ValidationFailed listing every art. 226 problem. Returns the document still numberless.
+   freezes seller and buyer (a credit note keeps those of the invoice it credits), resolves
+   VAT with the frozen parties, computes, and raises one ValidationFailed listing every
+   art. 226 problem. Returns the document still numberless.
 2. The service reads/increments the counter named by :func:`series_counter` (gapless: only
    inside the commit that also stores the finalized document).
 3. :func:`complete_finalize` — given the sequence value: number, payment reference, ``open``.
@@ -22,6 +23,16 @@ from functions.domain.references import payment_reference
 
 #: Fields of a stored record that must not travel inside a frozen seller/buyer copy.
 _RECORD_ONLY = {"account_id"}
+
+#: The entity's numbering settings: a credit note is numbered in the entity's *current*
+#: credit-note series even though it keeps the credited invoice's frozen seller.
+_NUMBERING = (
+    "invoice_number_pattern",
+    "credit_note_number_pattern",
+    "number_reset",
+    "next_invoice_number",
+    "next_credit_note_number",
+)
 
 
 def due_date_for(issue_date: date, seller: Entity, buyer: Client) -> date:
@@ -47,9 +58,14 @@ def prepare_finalize(invoice: Invoice, seller: Entity, buyer: Client, today: dat
     due_date = invoice.due_date or due_date_for(issue_date, seller, buyer)
     frozen_seller, frozen_buyer = freeze(seller, buyer)
     if invoice.kind == "credit_note" and invoice.seller is not None:
-        # Same rounding as the credited invoice, so the two still sum to zero if the entity's
-        # setting changed in between.
-        frozen_seller = frozen_seller.model_copy(update={"rounding": invoice.seller.rounding})
+        # A credit note corrects a supply between the parties of the credited invoice: it keeps
+        # that invoice's frozen seller and buyer (names, addresses, VAT numbers, bank, rounding
+        # — so the two still sum to zero), not the entity's and client's details of today.
+        # Only the numbering is today's: the note takes the next number of the entity's series.
+        numbering = {name: getattr(seller, name) for name in _NUMBERING}
+        frozen_seller = invoice.seller.model_copy(update=numbering, deep=True)
+        if invoice.buyer is not None:
+            frozen_buyer = invoice.buyer.model_copy(deep=True)
     draft = invoice.model_copy(
         update={
             "issue_date": issue_date,

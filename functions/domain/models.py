@@ -382,6 +382,14 @@ _LOGO = re.compile(r"data:image/(png|jpeg|jpg);base64,([A-Za-z0-9+/=\s]+)")
 MAX_LOGO_BYTES = 512 * 1024
 
 
+class LogoBlob(DomainModel):
+    """Where an entity's logo lives (a content-addressed blob); records never hold the image."""
+
+    key: str
+    sha256: str
+    content_type: Literal["image/png", "image/jpeg"]
+
+
 class Entity(Record):
     """A company the account invoices from (the seller, BG-4)."""
 
@@ -411,6 +419,7 @@ class Entity(Record):
     reminder_days: list[int] = Field(default_factory=lambda: [7, 14, 30], max_length=10)
     brand_color: str = "#1F4E79"
     logo: OptStr = None
+    logo_blob: LogoBlob | None = None
     footer_text: OptStr = None
     default_notes: OptStr = None
     page_size: Literal["A4", "Letter"] = "A4"

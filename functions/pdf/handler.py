@@ -6,8 +6,9 @@ Events:
 - ``{"invoice_id": "inv_...", "account_id": "acct_..."}`` — read from the store; an invoice of
   another account is not found (same answer as a missing one).
 
-Optional ``"locale"``. Renders, stores the PDF as a blob, appends ``pdf_rendered`` (with the
-SHA-256) to the invoice's timeline and returns ``{"blob_key", "sha256", "filename"}``. A
+Optional ``"locale"``. The seller's logo is read from the blob ``invoice.seller.logo_blob``
+names (never sent in the event). Renders, stores the PDF as a blob, appends ``pdf_rendered``
+(with the SHA-256) to the invoice's timeline and returns ``{"blob_key", "sha256", "filename"}``. A
 finalized invoice whose PDF is already recorded is not rendered again: the stored document of a
 finalized invoice never changes, so the existing reference is returned (``"rendered": false``).
 Failures are returned as ``{"error": {"code", "message"}}``.

@@ -40,6 +40,27 @@ def blob_key(invoice: dict[str, Any], sha256: str, account_id: str | None = None
     return "/".join(parts)
 
 
+def seller_logo(store: Any, invoice: dict[str, Any]) -> bytes | None:
+    """The logo the invoice's (frozen) seller names with ``logo_blob``, read from the store.
+
+    Only blobs under ``logos/`` are read (an invoice JSON must not pull any other blob into a
+    PDF). A missing blob or a mismatching SHA-256 gives no logo: the header prints the name.
+    """
+    seller = invoice.get("seller")
+    ref = seller.get("logo_blob") if isinstance(seller, dict) else None
+    if not isinstance(ref, dict):
+        return None
+    key = ref.get("key")
+    if not isinstance(key, str) or not key.startswith("logos/") or ".." in key:
+        return None
+    blob = store.get_blob(key)
+    if blob is None:
+        return None
+    if ref.get("sha256") and hashlib.sha256(blob.data).hexdigest() != ref["sha256"]:
+        return None
+    return blob.data
+
+
 def render_and_store(
     store: Any,
     invoice: dict[str, Any],
@@ -50,12 +71,16 @@ def render_and_store(
 ) -> dict[str, str]:
     """Render ``invoice`` (the JSON of ``invoice.get``), store the PDF, return its reference.
 
+    The logo is read from the blob ``invoice.seller.logo_blob`` names (``logo`` overrides it,
+    for previews and tests), so callers pass the invoice only.
     Returns ``{"blob_key", "sha256", "filename"}``. The caller records ``pdf_rendered`` with
     the SHA-256 in the invoice's timeline inside its own transaction (finalize does so
     atomically with the status change); :func:`record_rendered` does it for standalone use.
     """
     from .render import filename_for, render_invoice_pdf  # reportlab only when rendering
 
+    if logo is None:
+        logo = seller_logo(store, invoice)
     pdf = render_invoice_pdf(invoice, logo=logo, locale=locale)
     sha256 = hashlib.sha256(pdf).hexdigest()
     key = blob_key(invoice, sha256, account_id)

@@ -6,19 +6,30 @@ contract-style lists (``limit``/``page``/``fields``).
 
 Stored data is the model's JSON dump without ``account_id`` and ``version`` (the store keeps
 those on the :class:`~storage_adapter.Record`); the representation adds ``version`` back.
+
+Logos do not live inside records (a 512 KiB image is ~700 KB of base64; DynamoDB items stop at
+400 KB, and every finalized invoice copies its seller). ``entity.create/update`` take ``logo``
+as a data URL, store the image as the blob ``logos/<account>/<sha256>.<png|jpg>`` and keep only
+``logo_blob`` ``{key, sha256, content_type}`` on the record. The key is content-addressed, so a
+finalized invoice's frozen seller keeps pointing at the logo it was issued with. The
+representation gives ``logo`` back as a data URL, read from the blob.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import math
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.domain.errors import FieldError, ValidationFailed
 from functions.domain.models import Entity, parse_model
-from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
+from storage_adapter import Filter, Record, Sort, Store, Transaction, VersionConflict
 
 from .common import as_conflict, check_version, load, new_id
 from .registry import Context, Params, action
@@ -82,8 +93,13 @@ def create_record(
     fields: dict[str, Any],
     *,
     read_only: Iterable[str] = (),
+    finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    represent: Callable[[Record], dict[str, Any]] = present,
 ) -> dict[str, Any]:
-    """Validate ``fields`` with the domain ``model`` and store a new record of the account."""
+    """Validate ``fields`` with the domain ``model`` and store a new record of the account.
+
+    ``finish(data)`` may rework the validated data just before it is stored (fields the
+    model does not keep); ``represent`` gives the answer for the stored record."""
     account_id = ctx.require_account()
     unknown = unknown_fields(fields, writable_fields(model, read_only))
     record_id = new_id(prefix)
@@ -92,10 +108,11 @@ def create_record(
     obj = validate(
         model, {**fields, "id": record_id, "created_at": now, "updated_at": now}, unknown
     )
-    rec = ctx.store.put(
-        collection, record_id, _stored(obj), account_id=account_id, expected_version=0
-    )
-    return present(rec)
+    data = _stored(obj)
+    if finish is not None:
+        data = finish(data)
+    rec = ctx.store.put(collection, record_id, data, account_id=account_id, expected_version=0)
+    return represent(rec)
 
 
 def update_record(
@@ -108,10 +125,14 @@ def update_record(
     *,
     read_only: Iterable[str] = (),
     adjust: Any = None,
+    finish: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+    represent: Callable[[Record], dict[str, Any]] = present,
 ) -> dict[str, Any]:
     """Merge ``changes`` into the stored record, re-validate the whole, write it (versioned).
 
-    ``adjust(old_data, new_data)`` may fix up derived fields before the write.
+    ``adjust(old_data, new_data)`` may fix up derived fields before the validation;
+    ``finish(old_data, validated_data)`` may rework the validated data just before the write
+    (fields the model does not keep); ``represent`` gives the answer for the stored record.
     """
     unknown = unknown_fields(changes, writable_fields(model, read_only))
     changes = {k: v for k, v in changes.items() if k not in {u.field for u in unknown}}
@@ -124,12 +145,15 @@ def update_record(
         if adjust is not None:
             data = adjust(rec.data, data)
         obj = validate(model, data, unknown)
+        new_data = _stored(obj)
+        if finish is not None:
+            new_data = finish(rec.data, new_data)
         return tx.put(
-            collection, key, _stored(obj), account_id=rec.account_id, expected_version=rec.version
+            collection, key, new_data, account_id=rec.account_id, expected_version=rec.version
         )
 
     try:
-        return present(ctx.store.transaction(run))
+        return represent(ctx.store.transaction(run))
     except VersionConflict as exc:
         raise as_conflict(exc) from None
 
@@ -159,6 +183,7 @@ def list_page(
     allowed_fields: Iterable[str],
     filters: Sequence[Filter] = (),
     sort: Sort | None = None,
+    represent: Callable[[Record], dict[str, Any]] = present,
 ) -> dict[str, Any]:
     """``{"items", "total", "page", "pages", "limit"}`` of the caller's records."""
     allowed = set(allowed_fields)
@@ -171,7 +196,7 @@ def list_page(
         limit=p.limit,
         offset=(p.page - 1) * p.limit,
     )
-    items = [present(r) for r in page.items]
+    items = [represent(r) for r in page.items]
     if p.fields is not None:
         items = [{f: item.get(f) for f in p.fields} for item in items]
     return {
@@ -192,9 +217,127 @@ class Fields(Params):
         return dict(self.model_extra or {})
 
 
+# --- logos --------------------------------------------------------------------------------------
+
+#: Where logos live: ``logos/<account_id>/<sha256>.<ext>``.
+LOGOS = "logos"
+MAX_LOGO_BYTES = 512 * 1024
+_DATA_URL = re.compile(r"data:image/(png|jpeg|jpg);base64,([A-Za-z0-9+/=\s]+)")
+_PNG = b"\x89PNG\r\n\x1a\n"
+_JPEG = b"\xff\xd8\xff"
+
+
+def decode_logo(value: object) -> tuple[bytes, str]:
+    """(image bytes, content type) of a logo data URL; 422 on ``logo`` unless it is a PNG or
+    JPEG (by its magic bytes, not only by what the URL claims) of at most 512 KiB."""
+    match = _DATA_URL.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValidationFailed.one(
+            "logo", "must be a data:image/png;base64 or data:image/jpeg;base64 URL"
+        )
+    try:
+        raw = base64.b64decode("".join(match.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed.one("logo", "is not valid base64") from None
+    if len(raw) > MAX_LOGO_BYTES:
+        raise ValidationFailed.one("logo", "must be at most 512 KiB")
+    if raw.startswith(_PNG):
+        return raw, "image/png"
+    if raw.startswith(_JPEG):
+        return raw, "image/jpeg"
+    raise ValidationFailed.one("logo", "is not a PNG or JPEG image")
+
+
+def store_logo(store: Store, account_id: str, data: bytes, content_type: str) -> dict[str, str]:
+    """Keep a logo as a content-addressed blob; returns the ``logo_blob`` reference."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    ext = "png" if content_type == "image/png" else "jpg"
+    key = f"{LOGOS}/{account_id}/{sha256}.{ext}"
+    store.put_blob(key, data, content_type)  # same key, same bytes: a rewrite changes nothing
+    return {"key": key, "sha256": sha256, "content_type": content_type}
+
+
+# Data URLs of recently read logos. Blobs are content-addressed (a key never names other
+# bytes), so a cached answer never goes stale; only found logos are kept.
+_data_urls: dict[tuple[int, str], str] = {}
+_DATA_URL_CACHE = 32
+
+
+def logo_data_url(store: Store, logo_blob: object) -> str | None:
+    """The data URL of the logo a ``logo_blob`` reference names (None if none or missing)."""
+    if not isinstance(logo_blob, dict) or not isinstance(logo_blob.get("key"), str):
+        return None
+    cache_key = (id(store), logo_blob["key"])
+    url = _data_urls.get(cache_key)
+    if url is None:
+        blob = store.get_blob(logo_blob["key"])
+        if blob is None:
+            return None
+        url = f"data:{blob.content_type};base64,{base64.b64encode(blob.data).decode('ascii')}"
+        if len(_data_urls) >= _DATA_URL_CACHE:
+            _data_urls.clear()
+        _data_urls[cache_key] = url
+    return url
+
+
 # --- entity actions ----------------------------------------------------------------------------
 
-ENTITY_FIELDS = frozenset(Entity.model_fields) - {"account_id"}
+ENTITY_FIELDS = frozenset(Entity.model_fields) - {"account_id", "logo_blob"}
+#: Set by the service from ``logo``, never by a caller.
+_ENTITY_READ_ONLY = frozenset({"logo_blob"})
+
+
+def _entity_logo_finisher(
+    ctx: Context, changes: dict[str, Any]
+) -> Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]:
+    """The ``finish`` step of entity writes: the logo goes to a blob, ``logo_blob`` stays.
+
+    ``logo`` given: a data URL is decoded and checked *before* the write (422 otherwise) and
+    stored as a blob; ``null`` removes the logo. Not given: the record keeps its
+    ``logo_blob``. A record still holding a data URL (stored before logos were blobs) is
+    moved to a blob on its next update.
+    """
+    account_id = ctx.require_account()
+    new_blob: dict[str, str] | None = None
+    invalid: ValidationFailed | None = None
+    if changes.get("logo") is not None:
+        try:
+            data, content_type = decode_logo(changes["logo"])
+        except ValidationFailed as exc:
+            # reported with every other problem: the domain model rejects the same value
+            invalid = exc
+        else:
+            new_blob = store_logo(ctx.store, account_id, data, content_type)
+
+    def finish(old: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        if invalid is not None:
+            raise invalid
+        data = dict(data)
+        legacy = data.pop("logo", None)
+        data.pop("logo_blob", None)
+        blob: object = None
+        if "logo" in changes:
+            blob = new_blob
+        elif old.get("logo_blob"):
+            blob = old["logo_blob"]
+        elif legacy:
+            blob = store_logo(ctx.store, account_id, *decode_logo(legacy))
+        if blob:
+            data["logo_blob"] = blob
+        return data
+
+    return finish
+
+
+def present_entity(ctx: Context, rec: Record) -> dict[str, Any]:
+    """An entity as the contract shows it: ``logo`` as a data URL, no ``logo_blob``."""
+    data = present(rec)
+    blob = data.pop("logo_blob", None)
+    if blob:
+        data["logo"] = logo_data_url(ctx.store, blob)
+    else:
+        data.setdefault("logo", None)
+    return data
 
 
 class EntityCreate(Fields):
@@ -216,23 +359,50 @@ class EntityList(ListParams):
 
 @action("entity.create", EntityCreate)
 def create_entity(ctx: Context, p: EntityCreate) -> dict[str, Any]:
-    return create_record(ctx, "entities", "ent", Entity, p.changes())
+    changes = p.changes()
+    finish = _entity_logo_finisher(ctx, changes)
+    return create_record(
+        ctx,
+        "entities",
+        "ent",
+        Entity,
+        changes,
+        read_only=_ENTITY_READ_ONLY,
+        finish=lambda data: finish({}, data),
+        represent=lambda rec: present_entity(ctx, rec),
+    )
 
 
 @action("entity.update", EntityUpdate)
 def update_entity(ctx: Context, p: EntityUpdate) -> dict[str, Any]:
-    return update_record(ctx, "entities", p.entity_id, p.version, Entity, p.changes())
+    changes = p.changes()
+    return update_record(
+        ctx,
+        "entities",
+        p.entity_id,
+        p.version,
+        Entity,
+        changes,
+        read_only=_ENTITY_READ_ONLY,
+        finish=_entity_logo_finisher(ctx, changes),
+        represent=lambda rec: present_entity(ctx, rec),
+    )
 
 
 @action("entity.get", EntityGet, mutating=False)
 def get_entity(ctx: Context, p: EntityGet) -> dict[str, Any]:
-    return present(load(ctx, "entities", p.entity_id))
+    return present_entity(ctx, load(ctx, "entities", p.entity_id))
 
 
 @action("entity.list", EntityList, mutating=False)
 def list_entities(ctx: Context, p: EntityList) -> dict[str, Any]:
     return list_page(
-        ctx, "entities", p, allowed_fields=ENTITY_FIELDS, sort=Sort("created_at", descending=False)
+        ctx,
+        "entities",
+        p,
+        allowed_fields=ENTITY_FIELDS,
+        sort=Sort("created_at", descending=False),
+        represent=lambda rec: present_entity(ctx, rec),
     )
 
 

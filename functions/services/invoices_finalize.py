@@ -5,9 +5,11 @@ transaction that re-reads the draft, checks it (EU VAT Directive art. 226, every
 422), freezes seller and buyer and stores it as ``open``. If anything fails the transaction
 commits nothing, so no number is used up; two finalizes can never share a number.
 
-The PDF is rendered after that commit (``ctx.services["pdf"]``: ``(store, invoice_json, logo)
+The PDF is rendered after that commit (``ctx.services["pdf"]``: ``(store, invoice_json)
 → {"blob_key", "sha256", "filename"}``), so the store's write lock is never held while
-rendering. Its reference is then recorded on the invoice with a ``pdf_rendered`` event. A
+rendering. The renderer loads the seller's logo itself, from the blob the frozen seller's
+``logo_blob`` names (logos are never copied into records; see ``functions/services/entities``).
+Its reference is then recorded on the invoice with a ``pdf_rendered`` event. A
 render that fails leaves the document finalized without a PDF; ``invoice.pdf`` (or
 ``invoice.send``) renders it later, once: the first recorded PDF of a finalized document is the
 one kept for good.
@@ -23,15 +25,16 @@ from pydantic import Field
 
 from functions.domain.credit import apply_credit, build_credit_note
 from functions.domain.finalize import complete_finalize, prepare_finalize, series_counter
-from functions.domain.models import Invoice
+from functions.domain.models import Entity, Invoice, parse_model
 from storage_adapter import Record, Transaction
 
 from .common import event, load, new_id
+from .entities import decode_logo, store_logo
 from .invoices import (
+    ENTITIES,
     INVOICES,
     InvoiceRef,
     load_client,
-    load_entity,
     load_invoice,
     mutate,
     now_utc,
@@ -63,9 +66,9 @@ def _renderer(ctx: Context) -> Any:
 def render(ctx: Context, rec: Record) -> dict[str, str]:
     """Render the stored document and keep the PDF as a blob; returns its reference.
 
-    The frozen seller carries the logo, so the renderer needs nothing else (``logo=None``).
+    The frozen seller names its logo (``seller.logo_blob``), so the renderer needs nothing else.
     """
-    result = _renderer(ctx)(ctx.store, present(rec), None)
+    result = _renderer(ctx)(ctx.store, present(rec))
     if not isinstance(result, dict) or "error" in result or "blob_key" not in result:
         raise RuntimeError(f"the PDF renderer failed: {result!r}")
     return {k: result[k] for k in ("blob_key", "sha256", "filename")}
@@ -150,14 +153,59 @@ def invoice_pdf(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
 # --- finalize ----------------------------------------------------------------------------------
 
 
-def _finalize_in(tx: Transaction, ctx: Context, draft: Invoice) -> Invoice:
-    """Check, number and open ``draft`` inside ``tx`` (the counter moves only on commit)."""
-    entity = load_entity(ctx, draft.entity_id, tx)
+LogoBlob = dict[str, str]
+
+
+def _seller_of(
+    ctx: Context, entity_id: str | None, tx: Transaction
+) -> tuple[Entity, LogoBlob | None]:
+    """The entity as the seller to freeze, and its ``logo_blob``.
+
+    An entity stored before logos were blobs still holds a data URL in ``logo``: it is moved to
+    a blob now, so the frozen seller never carries image data either way.
+    """
+    rec = load(ctx, ENTITIES, entity_id or "", tx)
+    data = dict(rec.data)
+    legacy = data.pop("logo", None)
+    logo_blob = data.pop("logo_blob", None)
+    if not logo_blob and legacy:
+        try:
+            logo_blob = store_logo(ctx.store, rec.account_id or "", *decode_logo(legacy))
+        except Exception:  # an unreadable old logo must not block finalizing: no logo
+            logger.warning("the logo of entity %s could not be moved to a blob", rec.key)
+            logo_blob = None
+    seller = parse_model(Entity, {**data, "account_id": rec.account_id, "version": rec.version})
+    return seller, logo_blob
+
+
+def _finalize_in(
+    tx: Transaction, ctx: Context, draft: Invoice, logo_blob: LogoBlob | None = None
+) -> tuple[Invoice, LogoBlob | None]:
+    """Check, number and open ``draft`` inside ``tx`` (the counter moves only on commit).
+
+    Returns the document and the ``logo_blob`` its frozen seller gets: the entity's for an
+    invoice; for a credit note (which keeps the credited invoice's seller) ``logo_blob``.
+    """
+    entity, entity_logo = _seller_of(ctx, draft.entity_id, tx)
     client = load_client(ctx, draft.client_id, tx)
+    if draft.kind != "credit_note":
+        logo_blob = entity_logo
     prepared = prepare_finalize(draft, entity, client, today(ctx))
     counter, start = series_counter(prepared)
     seq = tx.next_number(counter, start=start)
-    return complete_finalize(prepared, seq, now_utc(ctx))
+    return complete_finalize(prepared, seq, now_utc(ctx)), logo_blob
+
+
+def _with_seller_logo(data: dict[str, Any], logo_blob: LogoBlob | None) -> dict[str, Any]:
+    """Stored invoice data whose frozen seller names its logo blob (the domain model has no
+    such field, so it is added to the stored JSON)."""
+    seller = data.get("seller")
+    if isinstance(seller, dict):
+        seller = {k: v for k, v in seller.items() if k != "logo_blob"}
+        if logo_blob:
+            seller["logo_blob"] = dict(logo_blob)
+        data = {**data, "seller": seller}
+    return data
 
 
 @action("invoice.finalize", InvoiceRef)
@@ -166,12 +214,12 @@ def finalize_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
 
     def run(tx: Transaction) -> Record:
         rec = load_invoice(ctx, p.invoice_id, tx)
-        final = _finalize_in(tx, ctx, to_invoice(rec))
+        final, logo_blob = _finalize_in(tx, ctx, to_invoice(rec))
         final = final.model_copy(update={"updated_at": now_utc(ctx)})
         new = tx.put(
             INVOICES,
             rec.key,
-            stored_data(final, rec.data),
+            _with_seller_logo(stored_data(final, rec.data), logo_blob),
             account_id=rec.account_id,
             expected_version=rec.version,
         )
@@ -224,11 +272,16 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
         )
         stamp = now_utc(ctx)
         note = note.model_copy(update={"created_at": stamp})
-        final = _finalize_in(tx, ctx, note).model_copy(update={"updated_at": stamp})
+        # the credited invoice's parties, logo included
+        original_logo = (original_rec.data.get("seller") or {}).get("logo_blob")
+        final, logo_blob = _finalize_in(tx, ctx, note, original_logo)
+        final = final.model_copy(update={"updated_at": stamp})
         note_rec = tx.put(
             INVOICES,
             note_id,
-            stored_data(final, None, original_invoice_number=original.number),
+            _with_seller_logo(
+                stored_data(final, None, original_invoice_number=original.number), logo_blob
+            ),
             account_id=original_rec.account_id,
             expected_version=0,
         )

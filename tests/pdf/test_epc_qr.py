@@ -1,13 +1,13 @@
-"""The EPC069-12 payment QR code: payload and symbol."""
+"""The EPC069-12 payment QR code: payload, symbol (zxing-cpp) and the PDF path drawing it."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from reportlab.graphics.barcode.qrencoder import QR8bitByte, QRCode, QRErrorCorrectLevel
+import zxingcpp
 
-from functions.pdf.epc_qr import _codewords, _masked_symbols, _version_for, epc_payload, qr_matrix
+from functions.pdf.epc_qr import epc_payload, qr_modules, qr_pdf_ops
 
 
 def test_payload_with_creditor_reference():
@@ -54,74 +54,62 @@ def test_no_payload_without_iban():
     assert epc_payload(name="X", iban="", amount=Decimal("1")) is None
 
 
+def _decode_modules(n: int, cells: bytes, scale: int = 4, quiet: int = 4) -> list[str]:
+    """Decode an n*n module matrix (0 = dark) with zxing-cpp, scaled and with a quiet zone."""
+    side = (n + 2 * quiet) * scale
+    image = bytearray(b"\xff" * side * side)
+    for r in range(n):
+        for c in range(n):
+            if cells[r * n + c] == 0:
+                for dy in range(scale):
+                    start = ((r + quiet) * scale + dy) * side + (c + quiet) * scale
+                    image[start : start + scale] = b"\x00" * scale
+    view = memoryview(bytes(image)).cast("B", (side, side))
+    return [b.text for b in zxingcpp.read_barcodes(view, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
 @pytest.mark.parametrize(
     "payload",
     [
         "BCD\n002\n1\nSCT\nCOBADEFFXXX\nAcme GmbH\nDE89370400440532013000\nEUR1.00",
         "BCD\n002\n1\nSCT\n\nΑθηναϊκή Εταιρεία\nGR1601101250000000012300695\nEUR99.99\n\n\n"
         + "Rechnung " * 12,
-        "x" * 300,  # version 10+: version information blocks, 16-bit length, many RS blocks
-        "y" * 400,
     ],
 )
-def test_every_masked_symbol_equals_reportlabs(payload):
-    """The fast mask derivation must give, for each mask, reportlab's own symbol."""
-    version, symbols = _masked_symbols(payload)
-    n = version * 4 + 17
-    reference = QRCode(None, QRErrorCorrectLevel.M)
-    reference.addData(QR8bitByte(payload))
-    assert version == reference.calculate_version()
-    assert _version_for(len(payload.encode())) == version
-    assert _codewords(payload.encode(), version) == QRCode.createData(
-        version, QRErrorCorrectLevel.M, [QR8bitByte(payload)]
+def test_symbol_decodes_to_the_payload(payload):
+    n, cells = qr_modules(payload)
+    assert len(cells) == n * n and (n - 17) % 4 == 0  # a QR version's size: 21, 25, ...
+    assert _decode_modules(n, cells) == [payload]
+
+
+def test_pdf_ops_fill_exactly_the_dark_modules():
+    """Rebuild the matrix from the rectangles the PDF draws: the same dark modules, one
+    rectangle per horizontal run (no two rectangles touch on a row)."""
+    payload = epc_payload(
+        name="Nordlicht Studio GmbH",
+        iban="DE89370400440532013000",
+        amount=Decimal("7996.00"),
+        reference="RF18539007547034",
     )
-    for mask in range(8):
-        q = QRCode(None, QRErrorCorrectLevel.M)
-        q.addData(QR8bitByte(payload))
-        q.version = q.calculate_version()
-        q.makeImpl(False, mask)
-        expected = [int("".join("1" if v else "0" for v in row), 2) for row in q.modules]
-        assert symbols[mask] == expected, (version, mask)
-    matrix = qr_matrix(payload)
-    assert len(matrix) == n and all(len(row) == n for row in matrix)
-    assert [int("".join("1" if v else "0" for v in row), 2) for row in matrix] in symbols
+    n, cells = qr_modules(payload)
+    count, ops = qr_pdf_ops(payload)
+    assert count == n and ops.endswith("\nf")
+    drawn = bytearray(b"\xff" * n * n)
+    runs_by_row: dict[int, list[tuple[int, int]]] = {}
+    for op in ops.splitlines()[:-1]:
+        x, y, w, h, name = op.split()
+        assert (name, h) == ("re", "1")
+        row = n - 1 - int(y)
+        runs_by_row.setdefault(row, []).append((int(x), int(w)))
+        for c in range(int(x), int(x) + int(w)):
+            assert drawn[row * n + c] == 0xFF, "modules drawn twice"
+            drawn[row * n + c] = 0
+    assert bytes(drawn) == bytes(0 if v == 0 else 0xFF for v in cells)
+    for runs in runs_by_row.values():
+        ends = {x + w for x, w in runs}
+        assert not ends & {x for x, _w in runs}, "adjacent runs were not merged"
 
 
-def _reference_penalty(matrix: list[str]) -> int:
-    """ISO/IEC 18004 §7.8.3 written the slow, obvious way (strings and regular expressions)."""
-    import re
-
-    n = len(matrix)
-    columns = ["".join(row[c] for row in matrix) for c in range(n)]
-    lines = matrix + columns
-    score = sum(len(run) - 2 for line in lines for run in re.findall(r"0{5,}|1{5,}", line))
-    for r in range(n - 1):
-        for c in range(n - 1):
-            cell = matrix[r][c]
-            if (
-                matrix[r][c + 1] == cell
-                and matrix[r + 1][c] == cell
-                and matrix[r + 1][c + 1] == cell
-            ):
-                score += 3
-    for line in lines:
-        for pattern in ("10111010000", "00001011101"):
-            score += 40 * len(re.findall(f"(?={pattern})", line))
-    dark = sum(row.count("1") for row in matrix)
-    score += 10 * (abs(dark * 20 // (n * n) - 10))
-    return score
-
-
-@pytest.mark.parametrize(
-    "payload",
-    ["short", "BCD\n002\n1\nSCT\n\nX\nDE89370400440532013000\nEUR1" + "ref " * 30, "z" * 250],
-)
-def test_mask_penalty_matches_the_standard_rules(payload):
-    from functions.pdf.epc_qr import _masked_candidates, _penalty, _transpose
-
-    version, rows, cols = _masked_candidates(payload)
-    n = version * 4 + 17
-    for mask in range(8):
-        assert cols[mask] == _transpose(rows[mask], n)
-        matrix = [format(r, f"0{n}b") for r in rows[mask]]
-        assert _penalty(rows[mask], cols[mask], n) == _reference_penalty(matrix), mask
+def test_too_long_payload_is_a_value_error():
+    with pytest.raises(ValueError):
+        qr_modules("x" * 5000)

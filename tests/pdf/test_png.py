@@ -86,3 +86,35 @@ def test_qr_code_is_drawn_in_the_payment_block(tmp_path):
 
     assert black(with_qr) > 300
     assert black(without) == 0
+
+
+def test_payment_qr_code_scans_to_the_epc_payload(tmp_path):
+    """What a banking app sees: the rasterised page at 200 dpi decodes (zxing-cpp's reader)
+    to the EPC069-12 transfer of the amount due to the seller's account."""
+    import zxingcpp
+
+    invoice = make_invoice(5)
+    invoice["amount_due"] = "1234.56"  # partly paid: the code asks for what is still due
+    source = tmp_path / "scan.pdf"
+    source.write_bytes(render_invoice_pdf(invoice))
+    subprocess.run(
+        ["pdftoppm", "-r", "200", "-png", "-singlefile", str(source), str(tmp_path / "scan")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    page = Image.open(tmp_path / "scan.png").convert("L")
+    codes = zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert [c.format for c in codes] == [zxingcpp.BarcodeFormat.QRCode]
+    assert codes[0].text.split("\n") == [
+        "BCD",
+        "002",
+        "1",
+        "SCT",
+        "COBADEFFXXX",
+        "Nordlicht Studio GmbH",
+        "DE89370400440532013000",
+        "EUR1234.56",
+        "",
+        "RF18539007547034",
+    ]
