@@ -196,6 +196,10 @@ class Transaction(ABC):
 class Store(ABC):
     """Backend-neutral persistence port."""
 
+    #: Most items one transaction may stage (records written or read, events, counters);
+    #: ``None``: no limit. Batch jobs size their transactions by it.
+    max_transaction_items: int | None = None
+
     # --- records -----------------------------------------------------------------------
     @abstractmethod
     def get(self, collection: str, key: str) -> Record | None: ...
@@ -366,3 +370,37 @@ def sort_key(sort: Sort) -> Callable[[Record], Any]:
         return (v is None, "" if v is None else str(v), rec.key)
 
     return key
+
+
+def select_page(
+    records: Iterable[Record],
+    filters: Sequence[Filter] = (),
+    sort: Sort | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Page:
+    """Filter, sort and page records in Python with the same result as the SQLite backend.
+
+    Records whose sort field is missing come last in either direction; ties are broken by key
+    in the sort direction.
+    """
+    sort = sort or Sort()
+    check_field(sort.field)
+    for f in filters:
+        for name in f.fields():
+            check_field(name)
+    hits = [r for r in records if matches(r.data, filters)]
+    key = sort_key(sort)
+    present: list[tuple[Any, Record]] = []
+    missing: list[Record] = []
+    for rec in hits:
+        k = key(rec)
+        if k[0]:
+            missing.append(rec)
+        else:
+            present.append((k, rec))
+    present.sort(key=lambda kr: kr[0], reverse=sort.descending)
+    missing.sort(key=lambda r: r.key, reverse=sort.descending)
+    ordered = [r for _, r in present] + missing
+    end = None if limit is None else offset + limit
+    return Page(ordered[offset:end], len(hits))

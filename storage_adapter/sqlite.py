@@ -49,9 +49,9 @@ CREATE TABLE IF NOT EXISTS records (
     data       TEXT NOT NULL,
     scalars    TEXT NOT NULL,
     expires_at INTEGER,
+    folded     TEXT,
     PRIMARY KEY (collection, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_by_account ON records (collection, account_id);
 CREATE TABLE IF NOT EXISTS events (
     stream TEXT NOT NULL,
     seq    INTEGER NOT NULL,
@@ -71,13 +71,29 @@ CREATE TABLE IF NOT EXISTS counters (
 _OPS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
 
 
+# List queries read only this index (it covers every column they filter and sort on), so they
+# never touch the large ``data`` column until the page's rows are fetched by key.
+_LIST_INDEX = """
+CREATE INDEX IF NOT EXISTS records_list
+    ON records (collection, account_id, expires_at, scalars, folded);
+"""
+
+
 def _scalars(data: dict[str, Any]) -> str:
     """The top-level scalar fields, kept in a small column so list queries stay fast."""
     return dumps({k: v for k, v in data.items() if v is None or isinstance(v, str | int | bool)})
 
 
-def _casefold(value: Any) -> str | None:
-    return None if value is None else str(value).casefold()
+def _folded(data: dict[str, Any]) -> str:
+    """Scalar fields as compared by text search and text sort (``base.matches``/``sort_key``):
+    strings case-folded, other scalars as ``str``; ``None`` left out (sorts last)."""
+    return dumps(
+        {
+            k: v.casefold() if isinstance(v, str) else str(v)
+            for k, v in data.items()
+            if v is not None and isinstance(v, str | int | bool)
+        }
+    )
 
 
 class _SqliteTx(Transaction):
@@ -118,6 +134,29 @@ class SqliteStore(Store):
         self._secret = self._load_secret()
         conn = self._conn()
         conn.executescript(_SCHEMA)
+        self._migrate(conn)
+        conn.executescript(_LIST_INDEX)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring a database made by an earlier version up to date (adds ``folded``)."""
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+        if "folded" in columns:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+            if "folded" not in columns:
+                conn.execute("ALTER TABLE records ADD COLUMN folded TEXT")
+                rows = conn.execute("SELECT collection, key, data FROM records").fetchall()
+                conn.executemany(
+                    "UPDATE records SET folded = ? WHERE collection = ? AND key = ?",
+                    [(_folded(json.loads(d)), c, k) for c, k, d in rows],
+                )
+                conn.execute("DROP INDEX IF EXISTS records_by_account")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     # --- connections ------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -127,7 +166,6 @@ class SqliteStore(Store):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=60000")
-            conn.create_function("casefold", 1, _casefold, deterministic=True)
             self._local.conn = conn
             self._local.pid = os.getpid()
         return conn
@@ -173,10 +211,9 @@ class SqliteStore(Store):
                 check_field(name)
             col = f"json_extract(scalars, '$.{f.field}')"
             if f.op == "contains":
-                parts = [
-                    f"instr(casefold(json_extract(scalars, '$.{name}')), ?) > 0"
-                    for name in f.fields()
-                ]
+                if not str(f.value):
+                    continue  # the empty text is in every value, present or not
+                parts = [f"instr(json_extract(folded, '$.{name}'), ?) > 0" for name in f.fields()]
                 where.append("(" + " OR ".join(parts) + ")")
                 args.extend([str(f.value).casefold()] * len(parts))
             elif f.op == "in":
@@ -186,6 +223,9 @@ class SqliteStore(Store):
                     continue
                 where.append(f"{col} IN ({','.join('?' * len(values))})")
                 args.extend(values)
+            elif f.op in ("eq", "ne"):  # IS / IS NOT: a missing field equals None, as in Python
+                where.append(f"{col} {'IS' if f.op == 'eq' else 'IS NOT'} ?")
+                args.append(f.value)
             elif isinstance(f.value, Decimal):
                 where.append(f"CAST({col} AS REAL) {_OPS[f.op]} ?")
                 args.append(float(f.value))
@@ -193,26 +233,53 @@ class SqliteStore(Store):
                 where.append(f"{col} {_OPS[f.op]} ?")
                 args.append(f.value)
         clause = " AND ".join(where)
-        conn = self._conn()
-        total = conn.execute(f"SELECT count(*) FROM records WHERE {clause}", args).fetchone()[0]
         sort = sort or Sort()
         check_field(sort.field)
-        expr = f"json_extract(scalars, '$.{sort.field}')"
         if sort.numeric:
-            expr = f"CAST({expr} AS REAL)"
-        elif sort.field not in {"created_at", "updated_at", "issue_date", "due_date"}:
-            expr = f"casefold({expr})"
+            expr = f"CAST(json_extract(scalars, '$.{sort.field}') AS REAL)"
+        else:
+            expr = f"json_extract(folded, '$.{sort.field}')"
         direction = "DESC" if sort.descending else "ASC"
+        # A selective filter leaves few rows: count them in the same pass (a window over the
+        # sorted rows). Otherwise counting apart is cheaper, as the page then needs only a top-N
+        # sort instead of sorting every row.
+        one_pass = limit is not None and any(f.op in ("contains", "eq", "in") for f in filters)
         sql = (
-            "SELECT collection, key, account_id, version, data, expires_at FROM records "
-            f"WHERE {clause} ORDER BY {expr} IS NULL, {expr} {direction}, key {direction}"
+            f"SELECT key{', count(*) OVER ()' if one_pass else ''} "
+            f"FROM records INDEXED BY records_list WHERE {clause} "
+            f"ORDER BY {expr} IS NULL, {expr} {direction}, key {direction} LIMIT ? OFFSET ?"
         )
-        page_args = list(args)
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            page_args += [limit, offset]
-        rows = conn.execute(sql, page_args).fetchall()
-        return Page([r for r in map(_row_to_record, rows) if r is not None], total)
+        count_sql = f"SELECT count(*) FROM records INDEXED BY records_list WHERE {clause}"
+        conn = self._conn()
+        own_snapshot = not conn.in_transaction
+        if own_snapshot:  # the statements below read one snapshot
+            conn.execute("BEGIN")
+        try:
+            # SQLite integers are 64-bit: a page number from the far end is simply past the end
+            bounds = [-1 if limit is None else min(limit, 2**62), min(offset, 2**62)]
+            found = conn.execute(sql, [*args, *bounds]).fetchall()
+            if one_pass and found:
+                total = found[0][1]
+            elif limit is None and not offset:
+                total = len(found)
+            else:
+                total = conn.execute(count_sql, args).fetchone()[0]
+            page_keys = [row[0] for row in found]
+            by_key: dict[str, Record] = {}
+            for i in range(0, len(page_keys), 500):
+                chunk = page_keys[i : i + 500]
+                rows = conn.execute(
+                    "SELECT collection, key, account_id, version, data, expires_at FROM records "
+                    f"WHERE collection = ? AND key IN ({','.join('?' * len(chunk))})",
+                    [collection, *chunk],
+                ).fetchall()
+                for rec in map(_row_to_record, rows):
+                    if rec is not None:
+                        by_key[rec.key] = rec
+        finally:
+            if own_snapshot:
+                conn.execute("COMMIT")
+        return Page([by_key[k] for k in page_keys if k in by_key], total)
 
     def transaction(self, fn: Callable[[Transaction], T], *, retries: int = 25) -> T:
         conn = self._conn()
@@ -249,8 +316,8 @@ class SqliteStore(Store):
             data = dumps(rec.data)
             conn.execute(
                 "INSERT OR REPLACE INTO records "
-                "(collection, key, account_id, version, data, scalars, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "(collection, key, account_id, version, data, scalars, folded, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     collection,
                     key,
@@ -258,6 +325,7 @@ class SqliteStore(Store):
                     version,
                     data,
                     _scalars(rec.data),
+                    _folded(rec.data),
                     rec.expires_at,
                 ),
             )

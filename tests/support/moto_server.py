@@ -1,0 +1,170 @@
+"""moto in server mode on loopback, shared by every test that needs DynamoDB or S3.
+
+Tests reach moto the way the code reaches AWS: boto3 over HTTP with ``endpoint_url`` (no
+in-process patching). Use the fixtures from your ``conftest.py``::
+
+    from tests.support.moto_server import moto_endpoint, dynamo_store  # noqa: F401
+
+or call :func:`start_moto_server` / :func:`new_dynamo_store` directly (e.g. in a benchmark).
+
+moto's DynamoDB backend is not thread-safe (``transact_write_items`` validates and writes item by
+item and rolls back by restoring a deep copy of the whole table, which would wipe a concurrent
+writer's items). Real DynamoDB serialises conflicting transactions, so the server here handles one
+request at a time; connections are still accepted concurrently. It also stops moto from keeping
+every table copy it ever made (see :func:`_forget_tracked_dynamodb_models`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto.core.base_backend import model_data
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+REGION = "eu-central-1"
+DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def set_dummy_aws_env() -> None:
+    """Point boto3 at fake credentials (never real ones) and the test region."""
+    os.environ.update(DUMMY_AWS_ENV)
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        os.environ.pop(name, None)
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _forget_tracked_dynamodb_models() -> None:
+    """moto remembers every model object it ever made (for its reset API), including the
+    deep copy of the whole table that each ``TransactWriteItems`` takes for rollback — memory
+    grows with transactions times table size. We never use moto's reset, so let them go."""
+    for cls in model_data.get("dynamodb", {}).values():
+        tracked = getattr(cls, "instances_tracked", None)
+        if tracked:
+            tracked.clear()
+
+
+class _Serialised:
+    """WSGI wrapper: one request at a time through moto's backends."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+                _forget_tracked_dynamodb_models()
+
+
+class _QuietHandler(MotoRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class SerialisedMotoServer(ThreadedMotoServer):
+    """:class:`ThreadedMotoServer` whose requests run one at a time (see module doc)."""
+
+    def _server_entry(self) -> None:
+        app = _Serialised(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=_QuietHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+def start_moto_server() -> tuple[ThreadedMotoServer, str]:
+    """Start moto on 127.0.0.1 at a free port; returns the server and its endpoint URL."""
+    set_dummy_aws_env()
+    # port 0: the OS picks a free port when the server binds (no window for another process)
+    server = SerialisedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def create_table(endpoint_url: str, table: str | None = None) -> str:
+    """Create a Billow table (single-table design, TTL on) and return its name."""
+    from storage_adapter.dynamodb import DynamoStore
+
+    table = table or unique_name("billow")
+    DynamoStore(table, region=REGION, endpoint_url=endpoint_url).ensure_table()
+    return table
+
+
+def create_bucket(endpoint_url: str, bucket: str | None = None) -> str:
+    """Create an S3 bucket and return its name."""
+    from storage_adapter.dynamodb import DynamoStore
+
+    bucket = bucket or unique_name("billow-blobs")
+    DynamoStore("unused", bucket=bucket, region=REGION, endpoint_url=endpoint_url).ensure_bucket()
+    return bucket
+
+
+def store_url(endpoint_url: str, table: str, bucket: str) -> str:
+    """The ``dynamodb://`` URL for :func:`storage_adapter.open_store` (and ``BILLOW_STORE_URL``)."""
+    return f"dynamodb://{table}?bucket={bucket}&region={REGION}&endpoint_url={endpoint_url}"
+
+
+def new_dynamo_store(endpoint_url: str) -> Any:
+    """A :class:`~storage_adapter.dynamodb.DynamoStore` on a fresh table and bucket."""
+    from storage_adapter.dynamodb import DynamoStore
+
+    return DynamoStore(
+        create_table(endpoint_url),
+        bucket=create_bucket(endpoint_url),
+        region=REGION,
+        endpoint_url=endpoint_url,
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """The endpoint URL of a moto server for this test session (one per xdist worker)."""
+    server, url = start_moto_server()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def dynamo_store(moto_endpoint: str) -> Iterator[Any]:
+    """A DynamoStore on its own table and bucket."""
+    store = new_dynamo_store(moto_endpoint)
+    yield store
+    store.close()
