@@ -17,24 +17,35 @@ keeps the claim for that day (nothing is retried the same day; the next day's ru
 and so does a run that died between claim and record — the next day resends rather than never.
 Running twice on one day therefore changes and sends nothing the second time.
 
-Each invoice is changed in its own transaction that re-reads it, so a user's concurrent edit
-either lands first (and is seen) or fails its own version check; a lost optimistic race is
-retried for that invoice.
+Batches. A commit is the expensive part (SQLite fsyncs every one; DynamoDB pays a round trip),
+so the run handles the candidates a batch at a time (:func:`batch_size` invoices, fewer on a
+store whose transactions hold a limited number of items): one transaction claims the whole
+batch, its reminders are mailed (inside the mailer's ``batch()`` when it has one, so the outbox
+waits for the disk once per batch, not once per mail), and one transaction records them. Each
+invoice is re-read inside the transaction and written with its version checked, so a user's
+concurrent edit either lands first (and is seen) or makes the batch's commit fail with a
+:class:`VersionConflict` naming that invoice: the run then handles that invoice alone (re-read,
+retried) and commits the rest of the batch without it. Any other failure of a batch commit falls
+back to one transaction per invoice, so one bad invoice never costs the others their reminders.
+Timeline events are staged in the same transaction as the change they describe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from functions.domain.lifecycle import allowed, transition
 from storage_adapter import Filter, Record, Sort, Store, Transaction, VersionConflict
 
 logger = logging.getLogger("billow.overdue")
+_C = TypeVar("_C")
+_R = TypeVar("_R")
 
 INVOICES = "invoices"
 ENTITIES = "entities"
@@ -44,6 +55,20 @@ DEFAULT_REMINDER_DAYS = (7, 14, 30)
 PAGE_SIZE = 2000
 ACTOR = "system:overdue"
 RETRIES = 5
+#: Invoices per transaction when the store sets no limit on a transaction's size.
+BATCH_SIZE = 100
+#: Most store items one invoice adds to a commit: its record (written, or only read, which
+#: DynamoDB checks as a ConditionCheck) and its timeline event, plus one spare.
+ITEMS_PER_INVOICE = 3
+
+
+def batch_size(store: Store) -> int:
+    """Invoices per transaction: :data:`BATCH_SIZE`, or fewer when the store says how many
+    items one of its transactions may hold (``max_transaction_items``, e.g. DynamoDB's 100)."""
+    limit = getattr(store, "max_transaction_items", None)
+    if not limit:
+        return BATCH_SIZE
+    return max(1, min(BATCH_SIZE, int(limit) // ITEMS_PER_INVOICE))
 
 
 @dataclass(frozen=True)
@@ -88,12 +113,49 @@ def plan_for(data: Mapping[str, Any], today: date, reminder_days: list[int]) -> 
     return Plan(mark, level, days)
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """An invoice the listing says may need work, with what was looked up for it."""
+
+    rec: Record
+    reminder_days: list[int]
+    to: str | None
+
+    @property
+    def key(self) -> str:
+        return self.rec.key
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """An invoice whose change (and reminder claim, if any) committed."""
+
+    rec: Record
+    plan: Plan
+    to: str | None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A reminder after the attempt to mail it: ``message_id`` when handed over, else
+    ``reason``."""
+
+    claimed: _Claimed
+    message_id: str | None = None
+    reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.claimed.rec.key
+
+
 class _Run:
     def __init__(self, store: Store, today: date, services: Mapping[str, Any], now: datetime):
         self.store = store
         self.today = today
         self.services = services
         self.at = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.batch_size = batch_size(store)
         self.counts = {
             "date": today.isoformat(),
             "checked": 0,
@@ -104,11 +166,17 @@ class _Run:
             "retried": 0,
         }
         self._reminder_days: dict[str, list[int]] = {}
+        self._emails: dict[str, tuple[str | None, str | None]] = {}  # client -> (account, email)
         self._mailer: Any = None
 
     # --- helpers -----------------------------------------------------------------------------
     def event(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
         return {"type": type_, "at": self.at, "actor": ACTOR, "data": data}
+
+    def error(self, key: str, what: str) -> None:
+        logger.exception("overdue run: invoice %s failed (%s)", key, what)
+        self.counts.setdefault("errors", 0)
+        self.counts["errors"] += 1
 
     def reminder_days(self, data: Mapping[str, Any]) -> list[int]:
         """The entity's current ``reminder_days`` (else the frozen seller's, else default)."""
@@ -129,10 +197,14 @@ class _Run:
     def recipient(self, rec: Record) -> str | None:
         client_id = str(rec.data.get("client_id") or "")
         if client_id:
-            client = self.store.get(CLIENTS, client_id)
-            same_account = client is not None and client.account_id == rec.account_id
-            if same_account and client.data.get("email"):
-                return str(client.data["email"])
+            if client_id not in self._emails:  # one read per client and run, not per invoice
+                client = self.store.get(CLIENTS, client_id)
+                self._emails[client_id] = (
+                    (client.account_id, client.data.get("email")) if client else (None, None)
+                )
+            account_id, email = self._emails[client_id]
+            if account_id == rec.account_id and email:
+                return str(email)
         return (rec.data.get("buyer") or {}).get("email") or rec.data.get("client_email")
 
     def mailer(self) -> Any:
@@ -154,115 +226,210 @@ class _Run:
                     raise
         return None  # pragma: no cover
 
-    # --- per invoice -------------------------------------------------------------------------
-    def process(self, rec: Record) -> None:
+    def commit_in_batches(
+        self,
+        items: Sequence[_C],
+        key: Callable[[_C], str],
+        stage: Callable[[Transaction, _C], _R],
+        what: str,
+    ) -> list[tuple[_C, _R]]:
+        """Stage every item in one transaction and commit; returns ``(item, stage result)``.
+
+        A :class:`VersionConflict` naming one item's invoice (a user edit won the race) takes
+        that item out: it is committed alone, retried on a fresh read, and the rest is
+        committed again without it. Any other failure of the shared commit falls back to one
+        transaction per item. An item whose own transaction fails is logged and counted in
+        ``errors``; the others are not affected.
+        """
+        done: list[tuple[_C, _R]] = []
+        pending = list(items)
+        alone: list[_C] = []
+        while pending:
+            batch = pending
+
+            def stage_all(tx: Transaction, batch: list[_C] = batch) -> list[_R]:
+                return [stage(tx, item) for item in batch]
+
+            try:
+                results = self.store.transaction(stage_all)
+            except VersionConflict as conflict:
+                lost = next((i for i in pending if key(i) == conflict.key), None)
+                if lost is None:  # not one of ours: cannot tell whom to set apart
+                    logger.warning(
+                        "overdue run: %s batch conflict (%s); one by one", what, conflict
+                    )
+                    alone.extend(pending)
+                    break
+                self.counts["retried"] += 1
+                pending = [i for i in pending if i is not lost]
+                alone.append(lost)
+                continue
+            except Exception:
+                logger.exception("overdue run: %s batch failed; one invoice at a time", what)
+                alone.extend(pending)
+                break
+            done.extend(zip(pending, results, strict=True))
+            break
+        for item in alone:
+            try:
+                done.append((item, self.transact(lambda tx, item=item: stage(tx, item))))
+            except Exception:
+                self.error(key(item), what)
+        return done
+
+    # --- stage 1: mark overdue and claim reminders ---------------------------------------------
+    def candidate(self, rec: Record) -> _Candidate | None:
         self.counts["checked"] += 1
         days = self.reminder_days(rec.data)
         first = plan_for(rec.data, self.today, days)
         if not first:
-            return
+            return None
         to = self.recipient(rec)
         if first.reminder_level is not None and not to:
             self.counts["skipped_no_email"] += 1
+        return _Candidate(rec, days, to)
 
-        def claim(tx: Transaction) -> tuple[Record, Plan] | None:
-            current = tx.get(INVOICES, rec.key)
-            if current is None:
-                return None
-            plan = plan_for(current.data, self.today, days)
-            if plan.reminder_level is not None and not to:
-                plan = Plan(plan.mark_overdue, None, plan.days_overdue)
-            if not plan:
-                return None
-            data = dict(current.data)
-            events = []
-            if plan.mark_overdue:
-                data["status"] = transition(str(data["status"]), "mark_overdue")
-                events.append(
-                    self.event(
-                        "overdue",
-                        {"due_date": data.get("due_date"), "days_overdue": plan.days_overdue},
-                    )
-                )
-            if plan.reminder_level is not None:
-                data["reminder_claim"] = {
-                    "level": plan.reminder_level,
-                    "on": self.today.isoformat(),
-                }
-            data["updated_at"] = self.at
-            new = tx.put(
-                INVOICES,
-                current.key,
-                data,
-                account_id=current.account_id,
-                expected_version=current.version,
-            )
-            for e in events:
-                tx.append(f"timeline:{current.key}", e)
-            return new, plan
-
-        result = self.transact(claim)
-        if result is None:
-            return
-        claimed, plan = result
+    def stage_claim(self, tx: Transaction, c: _Candidate) -> tuple[Record, Plan] | None:
+        """Stage one invoice's change (overdue, reminder claim) from its current version."""
+        current = tx.get(INVOICES, c.key)
+        if current is None:
+            return None
+        plan = plan_for(current.data, self.today, c.reminder_days)
+        if plan.reminder_level is not None and not c.to:
+            plan = Plan(plan.mark_overdue, None, plan.days_overdue)
+        if not plan:
+            return None
+        data = dict(current.data)
+        events = []
         if plan.mark_overdue:
-            self.counts["marked_overdue"] += 1
-        if plan.reminder_level is not None and to:
-            self.send_reminder(claimed, plan, to)
+            data["status"] = transition(str(data["status"]), "mark_overdue")
+            events.append(
+                self.event(
+                    "overdue",
+                    {"due_date": data.get("due_date"), "days_overdue": plan.days_overdue},
+                )
+            )
+        if plan.reminder_level is not None:
+            data["reminder_claim"] = {"level": plan.reminder_level, "on": self.today.isoformat()}
+        data["updated_at"] = self.at
+        new = tx.put(
+            INVOICES,
+            current.key,
+            data,
+            account_id=current.account_id,
+            expected_version=current.version,
+        )
+        for e in events:
+            tx.append(f"timeline:{current.key}", e)
+        return new, plan
 
-    def send_reminder(self, rec: Record, plan: Plan, to: str) -> None:
+    # --- stage 2: mail the claimed reminders --------------------------------------------------
+    def mail_reminders(self, claimed: list[_Claimed]) -> list[_Outcome]:
+        """Mail each claimed reminder; the mailer's ``batch()`` (if any) makes them durable
+        together at the end — a failure there means none of the batch counts as sent."""
+        from functions.mail.transport import MailConfigurationError, MailDeliveryError
+
+        outcomes: list[_Outcome] = []
+        if not claimed:
+            return outcomes
+        try:
+            mailer = self.mailer()
+            batch = getattr(mailer, "batch", None)
+            group = batch() if batch is not None else contextlib.nullcontext()
+        except (MailDeliveryError, MailConfigurationError) as exc:
+            reason = getattr(exc, "message", None) or str(exc)
+            return [_Outcome(c, reason=reason) for c in claimed]
+        try:
+            with group:
+                for c in claimed:
+                    outcomes.append(self.mail_one(mailer, c))
+        except (MailDeliveryError, MailConfigurationError) as exc:
+            reason = getattr(exc, "message", None) or str(exc)
+            outcomes = [o if o.reason else _Outcome(o.claimed, reason=reason) for o in outcomes]
+        for o in outcomes:
+            if o.reason:
+                level = o.claimed.plan.reminder_level
+                logger.warning("reminder %s of %s not sent: %s", level, o.key, o.reason)
+        return outcomes
+
+    def mail_one(self, mailer: Any, c: _Claimed) -> _Outcome:
         from functions.mail.messages import reminder_message
         from functions.mail.transport import MailConfigurationError, MailDeliveryError
 
-        level = int(plan.reminder_level or 0)
-        pdf = None
-        blob_key = (rec.data.get("pdf") or {}).get("blob_key")
-        if blob_key:
-            blob = self.store.get_blob(blob_key)
-            pdf = blob.data if blob else None
-        invoice = {**rec.data, "version": rec.version}
+        level = int(c.plan.reminder_level or 0)
+        invoice = {**c.rec.data, "version": c.rec.version}
         invoice.pop("reminder_claim", None)
         try:
-            message = reminder_message(invoice, level, plan.days_overdue, pdf, to)
-            message_id = self.mailer().send(message)
+            pdf = None
+            blob_key = (c.rec.data.get("pdf") or {}).get("blob_key")
+            if blob_key:
+                blob = self.store.get_blob(blob_key)
+                pdf = blob.data if blob else None
+            message = reminder_message(invoice, level, c.plan.days_overdue, pdf, c.to)
+            return _Outcome(c, message_id=mailer.send(message))
         except (MailDeliveryError, MailConfigurationError, ValueError) as exc:
-            reason = getattr(exc, "message", None) or str(exc)
-            logger.warning("reminder %s of %s not sent: %s", level, rec.key, reason)
-            self.counts["reminders_failed"] += 1
-            failure = self.event("reminder_failed", {"level": level, "to": to, "reason": reason})
-            self.transact(lambda tx: tx.append(f"timeline:{rec.key}", failure))
+            return _Outcome(c, reason=getattr(exc, "message", None) or str(exc))
+        except Exception as exc:  # a bug for one invoice: the batch's sent mails still count
+            logger.exception("reminder %s of %s could not be made", level, c.rec.key)
+            return _Outcome(c, reason=f"internal error: {type(exc).__name__}")
+
+    # --- stage 3: record what was sent ---------------------------------------------------------
+    def stage_record(self, tx: Transaction, o: _Outcome) -> None:
+        """Stage the level sent (claim cleared) and ``reminder_sent``, or ``reminder_failed``
+        (the claim stays: nothing more today, the next day's run tries again)."""
+        level = int(o.claimed.plan.reminder_level or 0)
+        if o.reason is not None:
+            failure = {"level": level, "to": o.claimed.to, "reason": o.reason}
+            tx.append(f"timeline:{o.key}", self.event("reminder_failed", failure))
             return
+        current = tx.get(INVOICES, o.key)
+        if current is None:
+            return
+        data = dict(current.data)
+        data["reminder_level"] = max(level, int(data.get("reminder_level") or 0))
+        data.pop("reminder_claim", None)
+        data["updated_at"] = self.at
+        tx.put(
+            INVOICES,
+            current.key,
+            data,
+            account_id=current.account_id,
+            expected_version=current.version,
+        )
+        sent = {
+            "level": level,
+            "days_overdue": o.claimed.plan.days_overdue,
+            "to": o.claimed.to,
+            "message_id": o.message_id,
+        }
+        tx.append(f"timeline:{current.key}", self.event("reminder_sent", sent))
 
-        def record(tx: Transaction) -> None:
-            current = tx.get(INVOICES, rec.key)
-            if current is None:
-                return
-            data = dict(current.data)
-            data["reminder_level"] = max(level, int(data.get("reminder_level") or 0))
-            data.pop("reminder_claim", None)
-            data["updated_at"] = self.at
-            tx.put(
-                INVOICES,
-                current.key,
-                data,
-                account_id=current.account_id,
-                expected_version=current.version,
-            )
-            tx.append(
-                f"timeline:{current.key}",
-                self.event(
-                    "reminder_sent",
-                    {
-                        "level": level,
-                        "days_overdue": plan.days_overdue,
-                        "to": to,
-                        "message_id": message_id,
-                    },
-                ),
-            )
-
-        self.transact(record)
-        self.counts["reminders_sent"] += 1
+    # --- one batch -----------------------------------------------------------------------------
+    def process_batch(self, recs: Sequence[Record]) -> None:
+        candidates = []
+        for rec in recs:
+            try:
+                c = self.candidate(rec)
+            except Exception:  # one bad invoice must not stop everybody's reminders
+                self.error(rec.key, "lookup")
+                continue
+            if c is not None:
+                candidates.append(c)
+        if not candidates:
+            return
+        claims = self.commit_in_batches(candidates, lambda c: c.key, self.stage_claim, "claim")
+        to_mail = []
+        for c, result in claims:
+            if result is None:
+                continue
+            rec, plan = result
+            if plan.mark_overdue:
+                self.counts["marked_overdue"] += 1
+            if plan.reminder_level is not None and c.to:
+                to_mail.append(_Claimed(rec, plan, c.to))
+        outcomes = self.mail_reminders(to_mail)
+        for o, _ in self.commit_in_batches(outcomes, lambda o: o.key, self.stage_record, "record"):
+            self.counts["reminders_failed" if o.reason else "reminders_sent"] += 1
 
     # --- all invoices ------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -282,13 +449,12 @@ class _Run:
                 sort=Sort("id", descending=False),
                 limit=PAGE_SIZE,
             )
-            for rec in page.items:
+            for i in range(0, len(page.items), self.batch_size):
+                batch = page.items[i : i + self.batch_size]
                 try:
-                    self.process(rec)
-                except Exception:  # one bad invoice must not stop everybody's reminders
-                    logger.exception("overdue run: invoice %s failed", rec.key)
-                    self.counts.setdefault("errors", 0)
-                    self.counts["errors"] += 1
+                    self.process_batch(batch)
+                except Exception:  # one bad batch must not stop everybody's reminders
+                    self.error(",".join(r.key for r in batch[:3]) + ",…", "batch")
             if len(page.items) < PAGE_SIZE:
                 break
             last_id = page.items[-1].key
