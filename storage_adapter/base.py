@@ -235,7 +235,8 @@ class Store(ABC):
         expected_version: int | None,
         expires_at: int | None = None,
     ) -> Record:
-        """One-record write (no retry: a stale ``expected_version`` is the caller's conflict)."""
+        """One-record write. A stale ``expected_version`` is the caller's conflict (no retry);
+        a blind write only races with other writers, so it is retried."""
         return self.transaction(
             lambda tx: tx.put(
                 collection,
@@ -245,7 +246,7 @@ class Store(ABC):
                 expected_version=expected_version,
                 expires_at=expires_at,
             ),
-            retries=0,
+            retries=25 if expected_version is None else 0,
         )
 
     # --- events and counters ----------------------------------------------------------------

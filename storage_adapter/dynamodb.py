@@ -395,29 +395,6 @@ class DynamoStore(Store):
                     records.append(rec)
         return select_page(records, filters, sort, limit, offset)
 
-    def put(
-        self,
-        collection: str,
-        key: str,
-        data: dict[str, Any],
-        *,
-        account_id: str | None,
-        expected_version: int | None,
-        expires_at: int | None = None,
-    ) -> Record:
-        # A blind write races only with other writers, never with the caller: retry it.
-        return self.transaction(
-            lambda tx: tx.put(
-                collection,
-                key,
-                data,
-                account_id=account_id,
-                expected_version=expected_version,
-                expires_at=expires_at,
-            ),
-            retries=25 if expected_version is None else 0,
-        )
-
     # --- transactions -----------------------------------------------------------------------
     def transaction(self, fn: Callable[[Transaction], T], *, retries: int = 25) -> T:
         attempt = 0

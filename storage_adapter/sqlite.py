@@ -134,29 +134,7 @@ class SqliteStore(Store):
         self._secret = self._load_secret()
         conn = self._conn()
         conn.executescript(_SCHEMA)
-        self._migrate(conn)
         conn.executescript(_LIST_INDEX)
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        """Bring a database made by an earlier version up to date (adds ``folded``)."""
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
-        if "folded" in columns:
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
-            if "folded" not in columns:
-                conn.execute("ALTER TABLE records ADD COLUMN folded TEXT")
-                rows = conn.execute("SELECT collection, key, data FROM records").fetchall()
-                conn.executemany(
-                    "UPDATE records SET folded = ? WHERE collection = ? AND key = ?",
-                    [(_folded(json.loads(d)), c, k) for c, k, d in rows],
-                )
-                conn.execute("DROP INDEX IF EXISTS records_by_account")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     # --- connections ------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from storage_adapter import Filter, Transaction, VersionConflict, open_store
+from storage_adapter import Transaction, VersionConflict, open_store
 from storage_adapter.dynamodb import (
     ACCOUNT_INDEX,
     COLLECTION_INDEX,
@@ -170,29 +170,3 @@ def test_sqlite_refuses_to_rewrite_or_delete_events_even_by_hand(tmp_path: Path)
         conn.execute("DELETE FROM events")
     conn.close()
     assert store.events("inv-1") == [{"type": "created"}]
-
-
-OLD_SCHEMA = """
-CREATE TABLE records (
-    collection TEXT NOT NULL, key TEXT NOT NULL, account_id TEXT, version INTEGER NOT NULL,
-    data TEXT NOT NULL, scalars TEXT NOT NULL, expires_at INTEGER,
-    PRIMARY KEY (collection, key)
-) WITHOUT ROWID;
-CREATE INDEX records_by_account ON records (collection, account_id);
-"""
-
-
-def test_sqlite_upgrades_a_database_made_before_the_search_column(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "b.db")
-    conn.executescript(OLD_SCHEMA)
-    conn.execute(
-        "INSERT INTO records VALUES ('invoices', 'a', 'acc-1', 1, ?, ?, NULL)",
-        ('{"client_name":"Müller"}', '{"client_name":"Müller"}'),
-    )
-    conn.commit()
-    conn.close()
-    store = SqliteStore(tmp_path / "b.db")
-    page = store.query(
-        "invoices", account_id=ACC, filters=[Filter("client_name", "contains", "MÜ")]
-    )
-    assert [r.key for r in page.items] == ["a"]
