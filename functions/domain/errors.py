@@ -6,7 +6,7 @@ The domain and the services raise these; the API layer maps them to HTTP exactly
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,23 @@ class Conflict(BillowError):
     code = "conflict"
 
 
-@dataclass
-class ErrorInfo:
-    code: str
-    message: str
-    details: list[dict[str, str]] = field(default_factory=list)
+class Unauthenticated(BillowError):
+    """Missing, unknown, expired or revoked key (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class InvalidToken(BillowError):
+    """Magic-link token unknown, expired or already used (HTTP 401)."""
+
+    code = "invalid_token"
+
+
+class RateLimited(BillowError):
+    """Too many requests (HTTP 429 with ``Retry-After: retry_after`` seconds)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str = "", *, retry_after: int = 60) -> None:
+        super().__init__(message or "too many requests; try again later")
+        self.retry_after = max(1, int(retry_after))

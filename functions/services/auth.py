@@ -22,7 +22,12 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from functions.domain.errors import BillowError, ValidationFailed
+from functions.domain.errors import (
+    InvalidToken,
+    RateLimited,
+    Unauthenticated,
+    ValidationFailed,
+)
 from storage_adapter import Record, Store, Transaction, VersionConflict
 
 from .common import hash_secret, new_id
@@ -35,31 +40,6 @@ LOGIN_MAILS_PER_WINDOW = 5
 LAST_USED_GRANULARITY = 60  # seconds: last_used_at is refreshed at most once a minute
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-# --- errors (mapped to HTTP by their ``code`` in functions.api) ------------------------------
-
-
-class Unauthenticated(BillowError):
-    """Missing, unknown, expired or revoked key (HTTP 401)."""
-
-    code = "unauthenticated"
-
-
-class InvalidToken(BillowError):
-    """Magic-link token unknown, expired or already used (HTTP 401)."""
-
-    code = "invalid_token"
-
-
-class RateLimited(BillowError):
-    """Too many requests (HTTP 429 with ``Retry-After: retry_after`` seconds)."""
-
-    code = "rate_limited"
-
-    def __init__(self, message: str = "", *, retry_after: int = 60) -> None:
-        super().__init__(message or "too many requests; try again later")
-        self.retry_after = max(1, int(retry_after))
 
 
 # --- resolving a key --------------------------------------------------------------------------

@@ -9,15 +9,8 @@ from functions.domain.models import Client
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
 from .common import as_conflict, check_version, load
-from .entities import (
-    Fields,
-    ListParams,
-    create_record,
-    first_entity,
-    list_page,
-    present,
-    update_record,
-)
+from .entities import first_entity
+from .records import Fields, ListParams, create_record, list_page, present, update_record
 from .registry import Context, Params, action
 
 CLIENT_FIELDS = frozenset(Client.model_fields) - {"account_id"}

@@ -9,7 +9,7 @@ from storage_adapter import Filter, Sort
 
 from .clients import _set_archived
 from .common import load
-from .entities import Fields, ListParams, create_record, list_page, present, update_record
+from .records import Fields, ListParams, create_record, list_page, present, update_record
 from .registry import Context, Params, action
 
 PRODUCT_FIELDS = frozenset(Product.model_fields) - {"account_id"}
