@@ -219,6 +219,9 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
 class BillowServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: with more clients connecting at once while
+    # the accept loop waits for the GIL (a PDF render), the kernel resets the excess connections
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], frontend_dir: Path, quiet: bool = False):
         super().__init__(address, BillowRequestHandler)

@@ -162,6 +162,14 @@ def health() -> Response:
     return json_response(200, {"status": "ok", "version": _version()})
 
 
+@app.get("/api/schema.json")
+def schema() -> Response:
+    """The OpenAPI 3.1 document of every action (``functions/api/schema.py``)."""
+    from functions.api.schema import openapi_document
+
+    return json_response(200, openapi_document(), {"Cache-Control": "public, max-age=300"})
+
+
 @app.post("/api")
 def api() -> Response:
     try:
@@ -186,14 +194,22 @@ def _header(name: str) -> str | None:
 
 def _parse_body() -> dict[str, Any]:
     event = app.current_event
-    raw = event.decoded_body if event.is_base64_encoded else event.body
-    raw = raw or ""
+    raw: str | bytes = event.body or ""
+    if event.is_base64_encoded:  # a body that is not UTF-8 text arrives base64-encoded
+        import base64
+        import binascii
+
+        try:
+            raw = base64.b64decode(raw)
+        except (binascii.Error, ValueError):
+            raise ApiError("bad_request", "the body is not valid JSON") from None
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > MAX_BODY:
         raise ApiError("payload_too_large", "the request body is larger than 1 MiB")
     try:
-        body = json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        body = json.loads(text, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting bomb
         raise ApiError("bad_request", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError("bad_request", "the body must be a JSON object")

@@ -1,0 +1,257 @@
+"""The action API as an OpenAPI 3.1 document, generated from the registered pydantic models.
+
+``GET /api/schema.json`` serves it (the app's own reference documentation) and the hardening
+tests fuzz the handler with it. Nothing here is written by hand per action: every action in
+:data:`functions.services.registry.ACTIONS` becomes one request schema,
+``{"action": <const>, **params}``, and ``POST /api`` takes their ``oneOf``, discriminated on
+``action``.
+
+Create/update actions of the catalogue (``entity.*``, ``client.*``, ``product.*``) take their
+fields loosely in the params model (``extra="allow"``) and let the domain model validate them;
+for those, the writable fields of the domain model are documented instead.
+
+This module imports pydantic's JSON-schema machinery and every service module; the handler
+imports it only when the schema is requested, so cold start does not pay for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from functions.services.registry import ActionSpec, load_all
+
+REF = "#/components/schemas/{model}"
+
+#: Every error code of the contract (plus the two the handler adds), with its HTTP status.
+ERROR_STATUS: dict[str, int] = {
+    "bad_request": 400,
+    "unknown_action": 400,
+    "unauthenticated": 401,
+    "invalid_token": 401,
+    "not_found": 404,
+    "invalid_state": 409,
+    "conflict": 409,
+    "idempotency_mismatch": 409,
+    "payload_too_large": 413,
+    "validation_error": 422,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "mail_delivery_failed": 502,
+    "vies_unavailable": 503,
+}
+
+#: Fields the caller never sets on catalogue records (the store and the services own them).
+_READ_ONLY = {"id", "object", "account_id", "created_at", "updated_at", "version"}
+_EXTRA_READ_ONLY = {
+    "client": {"vat_verification", "archived"},
+    "product": {"archived"},
+}
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "enum": sorted(ERROR_STATUS)},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "message"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "field": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
+_lock = threading.Lock()
+_cached: dict[str, Any] | None = None
+
+
+def _domain_models() -> dict[str, type[BaseModel]]:
+    from functions.domain.models import Client, Entity, Product
+
+    return {"entity": Entity, "client": Client, "product": Product}
+
+
+def component_name(action_name: str) -> str:
+    """``invoice.record_payment`` → ``InvoiceRecordPaymentRequest``."""
+    words = action_name.replace(".", "_").split("_")
+    return "".join(w[:1].upper() + w[1:] for w in words) + "Request"
+
+
+def _loose(spec: ActionSpec) -> bool:
+    """Params that accept any field and leave the checking to a domain model."""
+    return spec.params.model_config.get("extra") == "allow"
+
+
+def _request_schema(
+    spec: ActionSpec, params: dict[str, Any], defs: dict[str, Any]
+) -> dict[str, Any]:
+    schema = copy.deepcopy(params)
+    properties: dict[str, Any] = dict(schema.get("properties") or {})
+    required: list[str] = list(schema.get("required") or [])
+    if _loose(spec):
+        noun, _, verb = spec.name.partition(".")
+        domain = _domain_models().get(noun)
+        if domain is not None:
+            model = defs[domain.__name__]
+            hidden = _READ_ONLY | _EXTRA_READ_ONLY.get(noun, set())
+            for field_name, field_schema in (model.get("properties") or {}).items():
+                if field_name not in hidden and field_name not in properties:
+                    properties[field_name] = field_schema
+            if verb == "create":
+                required += [r for r in model.get("required") or [] if r not in hidden]
+    schema["properties"] = {
+        "action": {"type": "string", "const": spec.name},
+        **properties,
+    }
+    schema["required"] = ["action", *dict.fromkeys(required)]
+    schema["additionalProperties"] = False
+    schema["title"] = spec.name
+    doc = (spec.func.__doc__ or "").strip()
+    if doc:
+        schema["description"] = doc.split("\n\n")[0].replace("\n", " ")
+    schema["x-billow-auth"] = spec.auth
+    schema["x-billow-mutating"] = spec.mutating
+    return schema
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+    }
+
+
+def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``actions`` (default: every registered action)."""
+    from functions.api.handler import _version
+
+    actions = dict(sorted((actions or load_all()).items()))
+    inputs: list[tuple[type[BaseModel], Any]] = [(s.params, "validation") for s in actions.values()]
+    inputs += [(m, "validation") for m in _domain_models().values()]
+    mapping, top = models_json_schema(list(dict.fromkeys(inputs)), ref_template=REF)
+    defs: dict[str, Any] = top.get("$defs", {})
+
+    components: dict[str, Any] = {}
+    discriminator: dict[str, str] = {}
+    for name, spec in actions.items():
+        ref = mapping[(spec.params, "validation")]["$ref"].rsplit("/", 1)[-1]
+        component = component_name(name)
+        components[component] = _request_schema(spec, defs[ref], defs)
+        discriminator[name] = REF.format(model=component)
+    # keep the shared sub-models (Address, Line ...) and the domain records, drop the raw
+    # params models that the request schemas replace
+    used_params = {
+        mapping[(s.params, "validation")]["$ref"].rsplit("/", 1)[-1] for s in actions.values()
+    }
+    shared = {k: v for k, v in defs.items() if k not in used_params}
+    components = {**shared, **components, "Error": ERROR_SCHEMA}
+    statuses = sorted(set(ERROR_STATUS.values()))
+
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "Billow action API",
+            "version": _version(),
+            "description": (
+                "One endpoint, POST /api, taking a JSON object with an `action` field plus that "
+                "action's parameters. Authenticate with `Authorization: Bearer <key>` (a session "
+                "key from auth.verify or an API key from apikey.create). Money and quantities are "
+                "decimal strings. Errors have the shape of the `Error` schema."
+            ),
+        },
+        "paths": {
+            "/api": {
+                "post": {
+                    "operationId": "action",
+                    "summary": "Run one action",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": 255},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [{"$ref": ref} for ref in discriminator.values()],
+                                    "discriminator": {
+                                        "propertyName": "action",
+                                        "mapping": discriminator,
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The action's result object (no envelope).",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **{
+                            str(status): _error_response(
+                                ", ".join(c for c, s in ERROR_STATUS.items() if s == status)
+                            )
+                            for status in statuses
+                        },
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "operationId": "health",
+                    "responses": {"200": {"description": '{"status": "ok", "version": "x.y.z"}'}},
+                }
+            },
+            "/api/schema.json": {
+                "get": {
+                    "operationId": "schema",
+                    "responses": {"200": {"description": "This document."}},
+                }
+            },
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """:func:`build_schema` of the registered actions, built once per process."""
+    global _cached
+    if _cached is None:
+        with _lock:
+            if _cached is None:
+                _cached = build_schema()
+    return _cached
+
+
+def action_request_schema(name: str) -> dict[str, Any]:
+    """The request schema (``{"action": name, ...}``) of one action, refs unresolved."""
+    return openapi_document()["components"]["schemas"][component_name(name)]
