@@ -7,8 +7,11 @@ Events:
   another account is not found (same answer as a missing one).
 
 Optional ``"locale"``. The seller's logo is read from the blob ``invoice.seller.logo_blob``
-names (never sent in the event). Renders, stores the PDF as a blob, appends ``pdf_rendered``
-(with the SHA-256) to the invoice's timeline and returns ``{"blob_key", "sha256", "filename"}``. A
+names (never sent in the event). Renders, stores the PDF as a blob and returns
+``{"blob_key", "sha256", "filename"}``. Given an ``invoice_id``, the function also records the
+PDF on the stored invoice and appends ``pdf_rendered`` (with the SHA-256) to its timeline; given
+the invoice JSON, that bookkeeping is the caller's (``invoice.finalize`` records it in its own
+commit), so the event is written once whichever way the PDF was made. A
 finalized invoice whose PDF is already recorded is not rendered again: the stored document of a
 finalized invoice never changes, so the existing reference is returned (``"rendered": false``).
 Failures are returned as ``{"error": {"code", "message"}}``.
@@ -50,7 +53,8 @@ def handle(event: dict[str, Any], store: Any) -> dict[str, Any]:
     event = event or {}
     account_id = event.get("account_id")
     invoice = event.get("invoice")
-    if invoice is None:
+    loaded = invoice is None
+    if loaded:
         invoice_id = event.get("invoice_id")
         if not isinstance(invoice_id, str) or not invoice_id or not account_id:
             return _error("bad_request", "give 'invoice', or 'invoice_id' and 'account_id'")
@@ -78,7 +82,7 @@ def handle(event: dict[str, Any], store: Any) -> dict[str, Any]:
         }
 
     reference = render_and_store(store, invoice, account_id=account_id, locale=event.get("locale"))
-    if invoice.get("id"):
+    if loaded:
         record_rendered(store, str(invoice["id"]), reference, _now(), event.get("actor"))
     logger.info(
         "PDF rendered",

@@ -105,6 +105,24 @@ def rendered_event(reference: dict[str, str], at: str, actor: str | None = None)
 def record_rendered(
     store: Any, invoice_id: str, reference: dict[str, str], at: str, actor: str | None = None
 ) -> None:
-    """Append ``pdf_rendered`` to the invoice's timeline in a transaction of its own."""
+    """Record the PDF on the stored invoice and append ``pdf_rendered``, in one commit.
+
+    Only when the invoice has no PDF yet: a finalized document's PDF is recorded once.
+    """
     event = rendered_event(reference, at, actor)
-    store.transaction(lambda tx: tx.append(timeline_stream(invoice_id), event))
+
+    def commit(tx: Any) -> None:
+        rec = tx.get(INVOICES, invoice_id)
+        if rec is None or rec.data.get("pdf"):
+            return
+        pdf = {"sha256": reference["sha256"], "filename": reference["filename"]}
+        tx.put(
+            INVOICES,
+            invoice_id,
+            {**rec.data, "pdf": pdf},
+            account_id=rec.account_id,
+            expected_version=rec.version,
+        )
+        tx.append(timeline_stream(invoice_id), event)
+
+    store.transaction(commit)

@@ -36,15 +36,27 @@ def test_render_and_store_keeps_the_pdf_under_its_hash(store):
     assert render_and_store(store, invoice, account_id="acct_1") == ref
 
 
-def test_handler_with_invoice_json_records_pdf_rendered(store):
+def test_handler_with_invoice_json_leaves_the_bookkeeping_to_the_caller(store):
     invoice = make_invoice(2)
     result = handle({"invoice": invoice, "account_id": "acct_1"}, store)
     assert result["rendered"] is True
     assert store.get_blob(result["blob_key"]) is not None
+    assert store.events(timeline_stream(invoice["id"])) == []
+
+
+def test_handler_by_id_records_the_pdf_once(store):
+    invoice = make_invoice(2)
+    invoice["pdf"] = None
+    store.put(INVOICES, invoice["id"], invoice, account_id="acct_1", expected_version=0)
+    result = handle({"invoice_id": invoice["id"], "account_id": "acct_1"}, store)
     events = store.events(timeline_stream(invoice["id"]))
     assert [e["type"] for e in events] == ["pdf_rendered"]
     assert events[0]["data"]["sha256"] == result["sha256"]
     assert events[0]["data"]["filename"] == "INV-2026-0042.pdf"
+    assert store.get(INVOICES, invoice["id"]).data["pdf"]["sha256"] == result["sha256"]
+    again = handle({"invoice_id": invoice["id"], "account_id": "acct_1"}, store)
+    assert again["rendered"] is False and again["sha256"] == result["sha256"]
+    assert len(store.events(timeline_stream(invoice["id"]))) == 1
 
 
 def test_handler_by_id_checks_the_account(store):
@@ -71,7 +83,6 @@ def test_finalized_invoice_with_a_pdf_is_not_rendered_again(store):
     assert again["rendered"] is False
     assert again["sha256"] == first["sha256"]
     assert again["blob_key"] == first["blob_key"]
-    assert len(store.events(timeline_stream(invoice["id"]))) == 1
 
 
 def test_api_side_imports_do_not_load_reportlab():
