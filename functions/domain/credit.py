@@ -182,8 +182,9 @@ def apply_credit(
     }
     if full:
         changes["credited_at"] = now
-    elif updated.amount_due == 0 and original.status in _PAYABLE:
-        # Nothing left to pay: the credit settled the rest.
+    elif updated.amount_due <= 0 and original.status in _PAYABLE:
+        # Nothing left to pay: the credit settled the rest (below zero when the client had
+        # already paid more than the credited invoice now comes to; that is owed back).
         changes["status"] = transition(original.status, "record_full_payment")
         changes["paid_at"] = now
     return updated.model_copy(update=changes)

@@ -121,11 +121,18 @@ def allowed_actions(status: str, kind: str = "invoice") -> list[str]:
     return [action for action in ACTIONS if (status, action) in table]
 
 
-def ensure_voidable(status: str, has_payments: bool) -> str:
-    """``void`` is refused once any payment was recorded (refund with a credit note instead)."""
+def ensure_voidable(status: str, has_payments: bool, *, has_credits: bool = False) -> str:
+    """``void`` is refused once any payment was recorded (refund with a credit note instead)
+    or a credit note was issued against it (voiding would cancel the credited part twice)."""
     new_status = transition(status, "void")
     if has_payments:
         raise InvalidState(
             status, "void", f"cannot void an invoice that is {status} and has payments; credit it"
+        )
+    if has_credits:
+        raise InvalidState(
+            status,
+            "void",
+            f"cannot void an invoice that is {status} and has credit notes; credit the rest",
         )
     return new_status

@@ -69,6 +69,24 @@ def validate_pattern(
     return pattern
 
 
+def patterns_collide(invoice_pattern: str, credit_note_pattern: str) -> bool:
+    """Whether the two series could print the same number: their counters are separate, so
+    patterns that differ only in the ``{SEQ:n}`` width (or not at all) would give the first
+    credit note the first invoice's number. Other overlaps (``1{SEQ}`` vs ``{SEQ}``) are not
+    detected.
+
+    >>> patterns_collide("INV-{YYYY}-{SEQ:4}", "INV-{YYYY}-{SEQ}")
+    True
+    >>> patterns_collide("INV-{YYYY}-{SEQ:4}", "CN-{YYYY}-{SEQ:4}")
+    False
+    """
+
+    def normal(pattern: str) -> str:
+        return _TOKEN.sub(lambda m: "{SEQ}" if _SEQ.fullmatch(m.group(1)) else m.group(0), pattern)
+
+    return normal(invoice_pattern) == normal(credit_note_pattern)
+
+
 def format_number(pattern: str, seq: int, issue_date: date) -> str:
     """Render ``pattern`` for sequence ``seq`` issued on ``issue_date``.
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from functions.domain.errors import ValidationFailed
 from functions.domain.models import Entity
-from storage_adapter import Record, Sort, Store
+from functions.domain.numbering import patterns_collide
+from storage_adapter import Filter, Record, Sort, Store
 
 from .common import load
 from .records import Fields, ListParams, create_record, list_page, present, update_record
@@ -137,6 +138,44 @@ def _entity_logo_finisher(
     return finish
 
 
+def _check_numbering(
+    ctx: Context, entity_id: str | None, old: dict[str, Any], data: dict[str, Any]
+) -> dict[str, Any]:
+    """Refuse numbering settings that would print a number twice (422 naming the field).
+
+    - the credit-note pattern may not render the invoice pattern's numbers (separate
+      counters would both start at 1);
+    - ``number_reset`` may not change once the entity has numbered a document: the other
+      mode counts in another counter (per year / for ever), which starts again at 1.
+    """
+    invoice_pattern = data.get("invoice_number_pattern")
+    credit_pattern = data.get("credit_note_number_pattern")
+    if (
+        isinstance(invoice_pattern, str)
+        and isinstance(credit_pattern, str)
+        and patterns_collide(invoice_pattern, credit_pattern)
+    ):
+        raise ValidationFailed.one(
+            "credit_note_number_pattern",
+            "must differ from invoice_number_pattern (beyond the {SEQ} width), "
+            "or credit notes would repeat invoice numbers",
+        )
+    if entity_id and old and old.get("number_reset", "yearly") != data.get("number_reset"):
+        numbered = ctx.store.query(
+            "invoices",
+            account_id=ctx.require_account(),
+            filters=[Filter("entity_id", "eq", entity_id), Filter("status", "ne", "draft")],
+            limit=1,
+        )
+        if numbered.total:
+            raise ValidationFailed.one(
+                "number_reset",
+                "cannot change once the entity has issued numbered documents: "
+                "the series would start again and repeat numbers",
+            )
+    return data
+
+
 def present_entity(ctx: Context, rec: Record) -> dict[str, Any]:
     """An entity as the contract shows it: ``logo`` as a data URL, no ``logo_blob``."""
     data = present(rec)
@@ -176,7 +215,7 @@ def create_entity(ctx: Context, p: EntityCreate) -> dict[str, Any]:
         Entity,
         changes,
         read_only=_ENTITY_READ_ONLY,
-        finish=lambda data: finish({}, data),
+        finish=lambda data: finish({}, _check_numbering(ctx, None, {}, data)),
         represent=lambda rec: present_entity(ctx, rec),
     )
 
@@ -184,6 +223,7 @@ def create_entity(ctx: Context, p: EntityCreate) -> dict[str, Any]:
 @action("entity.update", EntityUpdate)
 def update_entity(ctx: Context, p: EntityUpdate) -> dict[str, Any]:
     changes = p.changes()
+    logo_finish = _entity_logo_finisher(ctx, changes)
     return update_record(
         ctx,
         "entities",
@@ -192,7 +232,7 @@ def update_entity(ctx: Context, p: EntityUpdate) -> dict[str, Any]:
         Entity,
         changes,
         read_only=_ENTITY_READ_ONLY,
-        finish=_entity_logo_finisher(ctx, changes),
+        finish=lambda old, data: logo_finish(old, _check_numbering(ctx, p.entity_id, old, data)),
         represent=lambda rec: present_entity(ctx, rec),
     )
 

@@ -180,7 +180,9 @@ def void_invoice(ctx: Context, p: InvoiceVoid) -> dict[str, Any]:
         rec = load_invoice(ctx, p.invoice_id, tx)
         invoice = to_invoice(rec)
         transition(invoice.status, "void", kind=invoice.kind)
-        status = ensure_voidable(invoice.status, bool(invoice.payments))
+        status = ensure_voidable(
+            invoice.status, bool(invoice.payments), has_credits=invoice.credited_amount != 0
+        )
         voided = invoice.model_copy(
             update={"status": status, "voided_at": now_utc(ctx), "void_reason": p.reason}
         )
