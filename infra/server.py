@@ -81,15 +81,30 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
         body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
         self._send(status, body, {"Content-Type": "application/json"})
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own errors (bad request line, unsupported method, header too long ...)
+        in the API's error shape and with the security headers, not as its bare HTML page."""
+        self.close_connection = True
+        name = {400: "bad_request", 404: "not_found", 413: "payload_too_large"}.get(code)
+        if name is None:
+            name = "bad_request" if code < 500 else "not_implemented"
+        self._send_error_json(code, name, message or "the request could not be handled")
+
     # --- routing -----------------------------------------------------------------------------
     def do_GET(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
         if path == "/api" or path == "/health" or path.startswith("/api/"):
             self._invoke_lambda()
-        elif path.startswith("/blobs/"):
-            self._serve_blob()
-        else:
-            self._serve_static(path)
+            return
+        try:
+            if path.startswith("/blobs/"):
+                self._serve_blob()
+            else:
+                self._serve_static(path)
+        except Exception:  # an answer (with headers, no trace) instead of a dropped connection
+            log.exception("serving %s failed", path)
+            self.close_connection = True
+            self._send_error_json(500, "internal_error", "something went wrong on our side")
 
     do_HEAD = do_GET
 
@@ -105,7 +120,14 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
 
     # --- API ---------------------------------------------------------------------------------
     def _read_body(self) -> bytes | None:
-        """The request body, or ``None`` after answering 413 (over 1 MiB)."""
+        """The request body, or ``None`` after answering 413 (over 1 MiB) or 400 (a body
+        without ``Content-Length``: left unread, it would be parsed as the next request)."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            self._send_error_json(
+                400, "bad_request", "send the body with Content-Length, not Transfer-Encoding"
+            )
+            return None
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -184,7 +206,10 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
         if blob is None:
             self._send_error_json(404, "not_found", "no such file")
             return
-        safe = "".join(c for c in filename if c.isalnum() or c in "._- ") or "download"
+        # header values go out as Latin-1: the plain name keeps ASCII only, the full name
+        # travels percent-encoded in filename*
+        safe = "".join(c for c in filename if c.isascii() and (c.isalnum() or c in "._- "))
+        safe = safe or "download"
         quoted = urllib.parse.quote(filename)
         disposition = f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quoted}"
         self._send(
@@ -201,9 +226,11 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
     def _serve_static(self, path: str) -> None:
         root: Path = self.server.frontend_dir  # type: ignore[attr-defined]
         rel = urllib.parse.unquote(path).lstrip("/")
-        target = (root / rel).resolve() if rel else root / "index.html"
-        if not target.is_relative_to(root.resolve()) or not target.is_file():
-            target = root / "index.html"
+        target = root / "index.html"
+        if rel and "\x00" not in rel:  # a NUL byte makes resolve() raise: unknown path
+            found = (root / rel).resolve()
+            if found.is_relative_to(root.resolve()) and found.is_file():
+                target = found
         if not target.is_file():
             self._send_error_json(404, "not_found", "no such page")
             return

@@ -59,6 +59,13 @@ STATUS = {
 }
 
 _JSON = "application/json"
+
+#: Result fields that are secrets shown once (contract: "the key is shown this once"; keys are
+#: "stored only as hashes"). The idempotency record keeps the result without them, so a retry
+#: with the same Idempotency-Key changes nothing and answers the same record with the secret
+#: as ``null`` — the plain key is never written to the store.
+SECRET_RESULT_FIELDS: dict[str, tuple[str, ...]] = {"apikey.create": ("key",)}
+
 _actions: dict[str, ActionSpec] | None = None
 
 
@@ -258,14 +265,25 @@ def _dispatch() -> Response:
             raise ApiError("bad_request", "Idempotency-Key is longer than 255 characters")
         from functions.api.idempotency import run_idempotent
 
+        secrets = SECRET_RESULT_FIELDS.get(name, ())
+        fresh: dict[str, dict[str, Any]] = {}
+
+        def run_without_secrets() -> dict[str, Any]:
+            result = run()
+            if not secrets:
+                return result
+            fresh["result"] = result  # this caller gets the secret; the stored copy does not
+            return {k: (None if k in secrets else v) for k, v in result.items()}
+
         result = run_idempotent(
             store,
             account_id=ctx.account_id,
             key=idem_key,
             body=json.loads(dumps(body)),
-            run=run,
+            run=run_without_secrets,
             lambda_context=app.lambda_context,
         )
+        result = fresh.get("result", result)
     else:
         result = run()
     return json_response(200, result)
@@ -295,7 +313,9 @@ class LocalContext:
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL, clear_state=True
 )
-@tracer.capture_lambda_handler
+# capture_response=False: the response holds session and API keys (auth.verify, apikey.create)
+# and every invoice's data; as X-Ray metadata they would be kept, in plain text, in traces
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)

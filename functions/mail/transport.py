@@ -66,6 +66,14 @@ class MailConfigurationError(BillowError):
     code = "mail_not_configured"
 
 
+def _outbox_error(directory: Path, exc: OSError) -> MailDeliveryError:
+    """The error a caller sees names the cause, not the server's folders (an API 502 reaches
+    the user); the full path goes to the log."""
+    logger.warning("could not write mail to outbox %s: %s", directory, exc)
+    reason = exc.strerror or type(exc).__name__
+    return MailDeliveryError(f"could not write mail to the outbox: {reason}")
+
+
 class Mailer(ABC):
     """Delivers one message and returns its id."""
 
@@ -168,9 +176,7 @@ class OutboxMailer(Mailer):
         except OSError as exc:
             for path in files:  # not known to be on disk: not sent (the caller may retry)
                 path.unlink(missing_ok=True)
-            raise MailDeliveryError(
-                f"could not write mail to outbox {self.directory}: {exc}"
-            ) from exc
+            raise _outbox_error(self.directory, exc) from exc
 
     def send(self, message: EmailMessage) -> str:
         message_id = _ensure_ids(message)
@@ -195,9 +201,7 @@ class OutboxMailer(Mailer):
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise MailDeliveryError(
-                f"could not write mail to outbox {self.directory}: {exc}"
-            ) from exc
+            raise _outbox_error(self.directory, exc) from exc
         logger.info(
             "mail written to outbox: %s (to: %s; subject: %s)",
             target,

@@ -15,6 +15,7 @@ import contextlib
 import re
 import secrets
 import time
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +40,10 @@ LOGIN_WINDOW = 15 * 60
 LOGIN_MAILS_PER_WINDOW = 5
 LAST_USED_GRANULARITY = 60  # seconds: last_used_at is refreshed at most once a minute
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# a bare address: no display name, brackets, list separators, quotes or control characters
+# (``x<ann@example.com>`` would mail ann but key another account and another rate bucket)
+_ATOM = r"[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f]+"
+_EMAIL = re.compile(rf"{_ATOM}@{_ATOM}\.{_ATOM}")
 
 
 # --- resolving a key --------------------------------------------------------------------------
@@ -127,11 +131,19 @@ def issue_credential(
 
 
 def _normalize_email(value: str) -> str:
-    value = value.strip()
+    value = unicodedata.normalize("NFC", value.strip())
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise ValueError("is not a valid email address")
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"
+
+
+def _account_email_key(email: str) -> str:
+    """The key of the account of an address. ``lower()``, never ``casefold()``: casefolding
+    merges addresses that are different mailboxes — ``ceo@straße.de`` (its own IDN domain,
+    ``xn--strae-oqa.de``) folds to ``ceo@strasse.de``, so whoever owns the first domain got
+    the second one's account. For ASCII both are the same, so existing keys do not move."""
+    return hash_secret("email:" + unicodedata.normalize("NFC", email).lower())
 
 
 class Login(Params):
@@ -172,7 +184,12 @@ def _sign_in_link(ctx: Context, callback_url: str | None, token: str) -> str:
 
 
 def _rate_key(email: str) -> str:
-    return hash_secret("login:" + email.casefold())
+    """The rate-limit bucket of an address: one per mailbox, not per spelling. Case, a
+    ``+tag`` (sub-addressing delivers ``ann+1@x`` to ``ann@x``) and a trailing dot on the
+    domain do not open a fresh bucket, so one inbox cannot be flooded through variants."""
+    local, _, domain = email.casefold().rpartition("@")
+    local = local.split("+", 1)[0] or local
+    return hash_secret(f"login:{local}@{domain.rstrip('.')}")
 
 
 @action("auth.login", Login, auth=False, mutating=False)
@@ -247,7 +264,7 @@ def verify(ctx: Context, p: Verify) -> dict[str, Any]:
 
 def _account_for(tx: Transaction, ctx: Context, email: str) -> str:
     """The account of ``email``, created on first sign-in."""
-    email_key = hash_secret("email:" + email.casefold())
+    email_key = _account_email_key(email)
     link: Record | None = tx.get("account_emails", email_key)
     if link is not None:
         return link.data["account_id"]
