@@ -56,6 +56,8 @@ STATUS = {
     "rate_limited": 429,
     "mail_delivery_failed": 502,
     "vies_unavailable": 503,
+    # a deployment without a mail transport: the operator's fault, said clearly, never a 4xx
+    "mail_not_configured": 503,
 }
 
 _JSON = "application/json"

@@ -367,7 +367,7 @@ def test_api_refuses_to_start_mail_without_ses_settings(stack: Deployment, monke
     stack.run_as("ApiFunction")
     monkeypatch.delenv("BILLOW_MAIL_TRANSPORT")
     status, body = _login_without_env_switch(stack, "x@example.com")
-    assert status != 200, body
+    assert status == 503, body
     assert body["error"]["code"] == "mail_not_configured"
     assert stack.mails_to("x@example.com") == []
 
