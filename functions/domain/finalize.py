@@ -97,7 +97,9 @@ def series_counter(invoice: Invoice) -> tuple[str, int]:
 
 
 def complete_finalize(invoice: Invoice, seq: int, now: datetime) -> Invoice:
-    """Number the prepared document with sequence ``seq`` and move it to ``open``."""
+    """Number the prepared document with sequence ``seq`` and move it to ``open`` — or straight
+    to ``paid`` when an invoice has nothing to pay (a 100 % discount, a zero-priced supply):
+    left ``open`` it could never be settled, since any payment would be an overpayment."""
     seller = _seller(invoice)
     if invoice.issue_date is None:
         raise ValueError("prepare_finalize() first: no issue date")
@@ -107,12 +109,17 @@ def complete_finalize(invoice: Invoice, seq: int, now: datetime) -> Invoice:
         reference = payment_reference(
             seller.payment_reference, number, ocr_length_digit=seller.ocr_length_digit
         )
+    status = transition(invoice.status, "finalize", kind=invoice.kind)
+    settled = invoice.kind == "invoice" and invoice.amount_due == 0
+    if settled:
+        status = transition(status, "record_full_payment", kind=invoice.kind)
     return invoice.model_copy(
         update={
             "number": number,
             "payment_reference": reference,
-            "status": transition(invoice.status, "finalize", kind=invoice.kind),
+            "status": status,
             "finalized_at": now,
+            "paid_at": now if settled else invoice.paid_at,
         }
     )
 

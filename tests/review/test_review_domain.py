@@ -110,3 +110,17 @@ def test_a_partly_credited_invoice_cannot_be_voided(ctx, ids):
     assert "credit" in err.value.message
     got = act(ctx, "invoice.get", invoice_id=invoice["id"])
     assert got["status"] == "open" and got["voided_at"] is None
+
+
+def test_an_invoice_with_nothing_to_pay_is_paid_at_finalize(ctx, ids):
+    """A 100 % discount leaves a total of zero; left ``open`` it could never be settled (every
+    payment would be an overpayment), so finalize moves it to ``paid``."""
+    line = {
+        "description": "Goodwill visit",
+        "quantity": "1",
+        "unit_price": "80",
+        "discount_percent": "100",
+    }
+    inv = act(ctx, "invoice.finalize", invoice_id=draft(ctx, ids, lines=[line])["id"])
+    assert inv["total"] == "0.00" and inv["number"]
+    assert inv["status"] == "paid" and inv["paid_at"]
