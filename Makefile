@@ -24,15 +24,17 @@ install: $(STAMP)
 run: install
 	$(BIN)/billow serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
-## Run the entire test suite (installs Chromium and poppler-utils when missing and possible).
+## Run the entire test suite (installs Chromium, poppler-utils and the AWS CLI when missing and
+## possible). PYTEST_ARGS adds pytest options (.ci/run passes --junitxml to catch skips).
 test: install test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	PATH="$$PATH:$(abspath $(VENV))/awscli/bin" $(BIN)/pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
-test-deps:
-	@bash infra/test-deps.sh
+## Chromium, poppler-utils and the AWS CLI (see infra/test-deps.sh).
+test-deps: install
+	@VENV=$(VENV) bash infra/test-deps.sh
 
 test-fast: install
 	$(BIN)/pytest -n 2 -q -m "not slow and not browser"
