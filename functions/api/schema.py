@@ -23,30 +23,17 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from functions.api.handler import STATUS
+from functions.services.records import READ_ONLY
 from functions.services.registry import ActionSpec, load_all
 
 REF = "#/components/schemas/{model}"
 
-#: Every error code of the contract (plus the two the handler adds), with its HTTP status.
-ERROR_STATUS: dict[str, int] = {
-    "bad_request": 400,
-    "unknown_action": 400,
-    "unauthenticated": 401,
-    "invalid_token": 401,
-    "not_found": 404,
-    "invalid_state": 409,
-    "conflict": 409,
-    "idempotency_mismatch": 409,
-    "payload_too_large": 413,
-    "validation_error": 422,
-    "rate_limited": 429,
-    "internal_error": 500,
-    "mail_delivery_failed": 502,
-    "vies_unavailable": 503,
-}
+#: Every error code the handler answers with, and its HTTP status (one table: the handler's).
+ERROR_STATUS: dict[str, int] = dict(
+    sorted({**STATUS, "internal_error": 500}.items(), key=lambda item: (item[1], item[0]))
+)
 
-#: Fields the caller never sets on catalogue records (the store and the services own them).
-_READ_ONLY = {"id", "object", "account_id", "created_at", "updated_at", "version"}
 _EXTRA_READ_ONLY = {
     "client": {"vat_verification", "archived"},
     "product": {"archived"},
@@ -113,7 +100,7 @@ def _request_schema(
         domain = _domain_models().get(noun)
         if domain is not None:
             model = defs[domain.__name__]
-            hidden = _READ_ONLY | _EXTRA_READ_ONLY.get(noun, set())
+            hidden = READ_ONLY | _EXTRA_READ_ONLY.get(noun, set())
             for field_name, field_schema in (model.get("properties") or {}).items():
                 if field_name not in hidden and field_name not in properties:
                     properties[field_name] = field_schema
