@@ -244,9 +244,10 @@ export function toast(message, kind = "info") {
   setTimeout(() => el.remove(), kind === "error" ? 6400 : 3900);
 }
 
-/** A coloured status pill. */
-export function badge(status) {
-  return h("span", { class: `badge badge-${status}`, text: statusLabel(status) });
+/** A coloured status pill. A finalized credit note owes nothing, so "open" reads "Issued". */
+export function badge(status, kind = "invoice") {
+  const text = kind === "credit_note" && status === "open" ? "Issued" : statusLabel(status);
+  return h("span", { class: `badge badge-${status}`, text });
 }
 
 export function button(label, attrs = {}, iconNode = null) {

@@ -318,6 +318,7 @@ def test_credit_note_and_search(page: Page, billow_server: BillowServer, screens
     expect(dialog).to_be_hidden()
     # 2 × 85.00 = 170.00 net, 32.30 VAT
     expect(page.locator(".amount-card", has_text="Total")).to_contain_text("-€202.30")
+    expect(page.locator(".page-head .badge")).to_have_text("Issued")  # a credit note owes nothing
     page.locator("[data-link=original]").click()
     expect(page.locator(".page-head .badge")).to_have_text("Open")
     expect(page.locator(".amount-card", has_text="Credited")).to_contain_text("€202.30")

@@ -487,7 +487,7 @@ export async function renderInvoice(main, id) {
         "div",
         { class: "page-title" },
         h("a", { href: "#/invoices", class: "back-link" }, icon("back"), " Invoices"),
-        h("div", { class: "title-row" }, h("h1", { text: titleText }), badge(inv.status)),
+        h("div", { class: "title-row" }, h("h1", { text: titleText }), badge(inv.status, inv.kind)),
         h("p", { class: "muted", text: buyer?.name ? `${buyer.name}${inv.issue_date ? ` · issued ${date(inv.issue_date)}` : ""}` : "" }),
         original,
       ),

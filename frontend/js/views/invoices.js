@@ -61,7 +61,7 @@ export function invoiceTable(items, names, sort = null, onSort = null) {
       h("td", { class: "cell-client", text: buyerName(inv, names) }),
       h("td", { text: date(inv.issue_date) }),
       h("td", { text: date(inv.due_date) }),
-      h("td", {}, badge(inv.status)),
+      h("td", {}, badge(inv.status, inv.kind)),
       h("td", { class: `num${isNegative(inv.total) ? " negative" : ""}`, text: money(inv.total, inv.currency) }),
       h("td", { class: "num", text: ["draft", "void", "credited"].includes(inv.status) || inv.kind === "credit_note" ? "—" : money(inv.amount_due, inv.currency) }),
     );
