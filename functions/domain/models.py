@@ -346,25 +346,16 @@ class Bank(DomainModel):
     bic: OptStr = None
     bank_name: OptStr = None
 
-    @field_validator("iban")
+    @field_validator("iban", "bic")
     @classmethod
-    def _iban(cls, value: str | None) -> str | None:
+    def _bank_codes(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
+        module, label = (stdnum_iban, "IBAN") if info.field_name == "iban" else (stdnum_bic, "BIC")
         try:
-            return stdnum_iban.validate(value)
+            return module.validate(value)
         except StdnumError as exc:
-            raise ValueError(f"is not a valid IBAN ({exc.message})") from None
-
-    @field_validator("bic")
-    @classmethod
-    def _bic(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return stdnum_bic.validate(value)
-        except StdnumError as exc:
-            raise ValueError(f"is not a valid BIC ({exc.message})") from None
+            raise ValueError(f"is not a valid {label} ({exc.message})") from None
 
 
 class Record(DomainModel):
