@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from functions.services.registry import load_all
-from tests.api.conftest import client_params, entity_params
 from tests.support.api import call
+from tests.support.params import client_params, entity_params
 
 #: action → params; ``{entity}``/``{client}``/``{product}``/``{invoice}``/``{apikey}`` are
 #: replaced by the other account's ids (or by well-formed ids that exist nowhere).

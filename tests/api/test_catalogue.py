@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import ADDRESS_DE, client_params, entity_params
 from tests.support.api import call
+from tests.support.params import ADDRESS_DE, client_params, entity_params
 from tests.vies.conftest import ViesLookalike, error_wrapper, valid_answer
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from storage_adapter import open_store
-from tests.api.conftest import client_params, entity_params
 from tests.support.api import call
+from tests.support.params import client_params, entity_params
 
 
 def test_same_key_twice_creates_one_record(key: str) -> None:

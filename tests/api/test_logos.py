@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import entity_params
 from tests.invoices.test_logos import data_url, png
 from tests.support.api import call
+from tests.support.params import entity_params
 
 
 def _fields(body: dict) -> dict[str, str]:

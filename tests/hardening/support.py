@@ -17,8 +17,8 @@ import jsonschema
 import requests
 
 from functions.api.schema import ERROR_SCHEMA, ERROR_STATUS
-from tests.api.conftest import client_params, entity_params
 from tests.support.api import call, last_sign_in_token, sign_in
+from tests.support.params import client_params, entity_params
 
 REPO = Path(__file__).resolve().parents[2]
 LINES = [{"description": "Consulting", "quantity": "2", "unit_price": "100.00"}]

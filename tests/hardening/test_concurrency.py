@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.api.conftest import client_params, entity_params
 from tests.hardening.support import Serve
 from tests.support.moto_server import create_bucket, create_table, store_url
+from tests.support.params import client_params, entity_params
 
 pytestmark = pytest.mark.slow
 

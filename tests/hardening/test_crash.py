@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.api.conftest import client_params, entity_params
 from tests.hardening.support import LINES, Serve, ok
 from tests.support.api import sign_in
+from tests.support.params import client_params, entity_params
 
 pytestmark = pytest.mark.slow
 

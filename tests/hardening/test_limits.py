@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from functions.services.registry import load_all
-from tests.api.conftest import client_params, entity_params
 from tests.hardening.support import Serve, check_error_shape
 from tests.support.api import call, outbox_messages, request
+from tests.support.params import client_params, entity_params
 
 MIB = 1024 * 1024
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -10,15 +10,9 @@ import requests
 
 from tests.http.conftest import Server
 from tests.support.api import last_sign_in_token
+from tests.support.params import entity_params
 
-ENTITY = {
-    "name": "Acme GmbH",
-    "address": {"line1": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"},
-    "vat_number": "DE136695976",
-    "default_vat_rate": "19",
-    "bank": {"iban": "DE89370400440532013000", "bic": "DEUTDEFF"},
-    "email": "billing@acme.example",
-}
+ENTITY = entity_params()
 CLIENT = {
     "name": "Kunde GmbH",
     "email": "ap@kunde.example",

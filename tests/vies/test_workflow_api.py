@@ -11,27 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.api import call, sign_in
+from tests.support.params import client_params, entity_params
 from tests.vies.conftest import ViesLookalike, error_wrapper, invalid_answer, valid_answer
 
-SELLER = {
-    "name": "Acme GmbH",
-    "address": {"line1": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"},
-    "vat_number": "DE136695976",
-    "default_vat_rate": "19",
-    "bank": {"iban": "DE89370400440532013000", "bic": "DEUTDEFF"},
-    "email": "billing@acme.example",
-}
-BUYER = {
-    "name": "Globex BV",
-    "email": "ap@globex.example",
-    "address": {
-        "line1": "Damrak 1",
-        "postal_code": "1012 LG",
-        "city": "Amsterdam",
-        "country": "NL",
-    },
-    "vat_number": "NL004495445B01",
-}
+SELLER = entity_params()
+BUYER = client_params()
 CONSULTING = {"description": "Consulting", "quantity": "10", "unit_price": "100.00"}
 
 
