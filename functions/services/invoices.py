@@ -21,7 +21,6 @@ Every state change appends an event ``{"type", "at", "actor", "data"}`` to the s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -37,6 +36,7 @@ from functions.domain.money import to_decimal
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
 from .common import as_conflict, check_version, event, load, new_id
+from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
 
 INVOICES = "invoices"
@@ -121,14 +121,6 @@ def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
     if fields is not None:
         return {f: data.get(f) for f in fields}
     return data
-
-
-def check_fields(fields: list[str] | None) -> None:
-    if fields is None:
-        return
-    unknown = [f for f in fields if f not in INVOICE_FIELDS]
-    if unknown:
-        raise ValidationFailed.one("fields", f"unknown field(s): {', '.join(unknown)}")
 
 
 def load_invoice(ctx: Context, invoice_id: str, tx: Transaction | None = None) -> Record:
@@ -234,7 +226,7 @@ class InvoiceGet(Params):
     fields: list[str] | None = None
 
 
-class InvoiceList(Params):
+class InvoiceList(ListParams):
     q: str | None = None
     status: str | list[str] | None = None
     kind: Literal["invoice", "credit_note"] | None = None
@@ -251,9 +243,6 @@ class InvoiceList(Params):
         "created_at"
     )
     sort_order: Literal["asc", "desc"] = "desc"
-    limit: int = Field(default=20, ge=1, le=100)
-    page: int = Field(default=1, ge=1)
-    fields: list[str] | None = None
 
     @field_validator("status")
     @classmethod
@@ -323,7 +312,7 @@ def update_invoice(ctx: Context, p: InvoiceUpdate) -> dict[str, Any]:
 
 @action("invoice.get", InvoiceGet, mutating=False)
 def get_invoice(ctx: Context, p: InvoiceGet) -> dict[str, Any]:
-    check_fields(p.fields)
+    check_projection(p.fields, INVOICE_FIELDS)
     return present(load_invoice(ctx, p.invoice_id), p.fields)
 
 
@@ -360,23 +349,15 @@ def list_filters(p: InvoiceList) -> list[Filter]:
 @action("invoice.list", InvoiceList, mutating=False)
 def list_invoices(ctx: Context, p: InvoiceList) -> dict[str, Any]:
     """Filter, sort and page the caller's invoices and credit notes in the store's query."""
-    check_fields(p.fields)
-    sort = Sort(p.sort_by, descending=p.sort_order == "desc", numeric=p.sort_by == "total")
-    page = ctx.store.query(
+    return list_page(
+        ctx,
         INVOICES,
-        account_id=ctx.require_account(),
+        p,
+        allowed_fields=INVOICE_FIELDS,
         filters=list_filters(p),
-        sort=sort,
-        limit=p.limit,
-        offset=(p.page - 1) * p.limit,
+        sort=Sort(p.sort_by, descending=p.sort_order == "desc", numeric=p.sort_by == "total"),
+        represent=present,
     )
-    return {
-        "items": [present(rec, p.fields) for rec in page.items],
-        "total": page.total,
-        "page": p.page,
-        "pages": max(1, math.ceil(page.total / p.limit)),
-        "limit": p.limit,
-    }
 
 
 @action("invoice.duplicate", InvoiceRef)

@@ -124,3 +124,13 @@ def test_an_invoice_with_nothing_to_pay_is_paid_at_finalize(ctx, ids):
     inv = act(ctx, "invoice.finalize", invoice_id=draft(ctx, ids, lines=[line])["id"])
     assert inv["total"] == "0.00" and inv["number"]
     assert inv["status"] == "paid" and inv["paid_at"]
+
+
+def test_ids_sort_in_creation_order_even_within_one_millisecond():
+    """Lists order by created_at (whole seconds) and then by id, so ids made in the same
+    millisecond must still sort in the order they were made (ULID monotonicity)."""
+    from functions.services.common import new_id
+
+    ids = [new_id("inv") for _ in range(5000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
