@@ -161,6 +161,17 @@ export function currencyName(code) {
 }
 
 // Standard VAT rates of EU member states, used only as the default suggestion at setup.
+/** The currency a company in a country usually invoices in (euro countries and unknown: EUR). */
+const COUNTRY_CURRENCY = {
+  US: "USD", GB: "GBP", CH: "CHF", LI: "CHF", SE: "SEK", DK: "DKK", NO: "NOK", PL: "PLN",
+  CZ: "CZK", HU: "HUF", RO: "RON", IS: "ISK", CA: "CAD", AU: "AUD", NZ: "NZD", JP: "JPY",
+  CN: "CNY", IN: "INR", SG: "SGD", HK: "HKD", KW: "KWD", AE: "AED", ZA: "ZAR", BR: "BRL", MX: "MXN",
+};
+
+export function currencyFor(country) {
+  return COUNTRY_CURRENCY[country] || "EUR";
+}
+
 export const EU_VAT_RATES = {
   AT: "20", BE: "21", BG: "20", CY: "19", CZ: "21", DE: "19", DK: "25", EE: "24", ES: "21",
   FI: "25.5", FR: "20", GR: "24", HR: "25", HU: "27", IE: "23", IT: "22", LT: "21", LU: "17",

@@ -651,3 +651,17 @@ def test_autosave_keeps_edits_while_offline(
     expect(page.get_by_label("Line 1 amount")).to_have_text("€1,020.00")
     page.reload()
     expect(page.get_by_label("Line 1 quantity")).to_have_value("12")
+
+
+def test_setup_currency_and_vat_rate_follow_the_country_until_set(
+    page: Page, billow_server: BillowServer
+) -> None:
+    """A Swedish company invoices in SEK at 25 % unless its owner says otherwise."""
+    sign_in(page, billow_server, new_email("sweden"))
+    page.get_by_label("Country").select_option("SE")
+    expect(page.get_by_label("Currency")).to_have_value("SEK")
+    expect(page.get_by_label("Default VAT rate (%)")).to_have_value("25")
+    page.get_by_label("Currency").select_option("EUR")  # the owner's choice wins from now on
+    page.get_by_label("Country").select_option("DK")
+    expect(page.get_by_label("Currency")).to_have_value("EUR")
+    expect(page.get_by_label("Default VAT rate (%)")).to_have_value("25")

@@ -1,7 +1,7 @@
 // The entity (the company you invoice from) form, shared by first-run setup and settings.
 
 import { h } from "../dom.js";
-import { countries, CURRENCIES, currencyName, EU_VAT_RATES, guessCountry } from "../format.js";
+import { countries, CURRENCIES, currencyFor, currencyName, EU_VAT_RATES, guessCountry } from "../format.js";
 import { clearErrors, field, fieldset, setFieldError } from "../ui.js";
 
 export const LOGO_MAX_BYTES = 512 * 1024;
@@ -100,9 +100,21 @@ export function entityFields(entity = {}, full = false) {
   vatRate.control.addEventListener("input", () => {
     vatTouched = true;
   });
+  const currency = field({
+    label: "Currency",
+    name: "currency",
+    options: CURRENCIES.map((c) => [c, `${c} — ${currencyName(c)}`]),
+    value: entity.currency || currencyFor(country),
+  });
+  let currencyTouched = Boolean(entity.id);
+  currency.control.addEventListener("change", () => {
+    currencyTouched = true;
+  });
+  // Until the user sets them, the VAT rate and the currency follow the company's country.
   countryField.control.addEventListener("change", () => {
     const rate = EU_VAT_RATES[countryField.control.value];
     if (!vatTouched && rate) vatRate.control.value = rate;
+    if (!currencyTouched) currency.control.value = currencyFor(countryField.control.value);
   });
   const pattern = field({
     label: "Invoice number pattern",
@@ -144,12 +156,7 @@ export function entityFields(entity = {}, full = false) {
       full ? field({ label: "Tax number", name: "tax_number", value: entity.tax_number }) : null,
       full ? field({ label: "Registration number", name: "registration_number", value: entity.registration_number }) : null,
       vatRate,
-      field({
-        label: "Currency",
-        name: "currency",
-        options: CURRENCIES.map((c) => [c, `${c} — ${currencyName(c)}`]),
-        value: entity.currency || "EUR",
-      }),
+      currency,
       field({ label: "Payment terms (days)", name: "payment_terms_days", type: "number", value: entity.payment_terms_days ?? 30, attrs: { min: 0, max: 365 } }),
     ]),
     fieldset("Bank", [
