@@ -34,7 +34,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.bench.common import Row, fmt_time  # noqa: E402
+from tests.bench.common import Row, fmt_time, report  # noqa: E402
 
 RUNS = 200
 
@@ -207,13 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--runs", type=int, default=RUNS)
     args = parser.parse_args(argv)
-    result = rows(args.count, args.clients, args.runs)
-    width = max(len(r.name) for r in result)
-    print(f"{'benchmark':<{width}}  {'median':>12}  {'ratio':>7}  note")
-    for r in result:
-        ratio = f"{r.ratio:.2f}x" if r.ratio else ""
-        print(f"{r.name:<{width}}  {fmt_time(r.median, r.unit):>12}  {ratio:>7}  {r.note}")
-    return 0
+    return report(rows(args.count, args.clients, args.runs))
 
 
 if __name__ == "__main__":

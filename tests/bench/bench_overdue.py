@@ -21,7 +21,6 @@ Rows (medians; each timed run starts from a fresh copy of the seeded database):
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import statistics
 import sys
@@ -33,6 +32,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+
+from tests.bench.common import Row, report  # noqa: E402
 
 TODAY = date(2027, 1, 10)
 #: not due, not due, 3 days late (x4), 8 days late (level 1), 40 days late (level 3)
@@ -78,7 +79,7 @@ def _scan(store: Any) -> int:
         last = page.items[-1].key
 
 
-def rows(count: int = 10_000, runs: int = 3) -> list[dict[str, Any]]:
+def rows(count: int = 10_000, runs: int = 3) -> list[Row]:
     from functions.mail.transport import OutboxMailer
     from functions.overdue.job import run_overdue
     from storage_adapter.sqlite import SqliteStore
@@ -121,30 +122,29 @@ def rows(count: int = 10_000, runs: int = 3) -> list[dict[str, Any]]:
 
     base = statistics.median(scan_times)
     first = statistics.median(first_times)
-    second = statistics.median(second_times)
+    scan = f"candidate scan ({candidates} of {count})"
     return [
-        {
-            "name": f"candidate scan ({candidates} of {count})",
-            "median_s": base,
-            "ratio": 1.0,
-            "note": "baseline",
-        },
-        {
-            "name": "overdue run, first of the day",
-            "median_s": first,
-            "ratio": first / base,
-            "note": (
+        Row("overdue", scan, base, ratio=1.0, note="baseline"),
+        Row(
+            "overdue",
+            "overdue run, first of the day",
+            first,
+            base,
+            scan,
+            note=(
                 f"{counts['marked_overdue']} marked, {counts['reminders_sent']} reminders "
                 f"(.eml), {first / count * 1e6:.0f} µs per invoice, "
                 f"CPU {statistics.median(first_cpu):.1f} s"
             ),
-        },
-        {
-            "name": "overdue run, again the same day",
-            "median_s": second,
-            "ratio": second / base,
-            "note": "nothing sent, nothing changed",
-        },
+        ),
+        Row(
+            "overdue",
+            "overdue run, again the same day",
+            statistics.median(second_times),
+            base,
+            scan,
+            note="nothing sent, nothing changed",
+        ),
     ]
 
 
@@ -153,14 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    table = rows(args.count, args.runs)
-    width = max(len(r["name"]) for r in table)
-    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"{'benchmark':<{width}}  {'median':>10}  {'ratio':>7}  note")
-    for r in table:
-        ms = r["median_s"] * 1000
-        print(f"{r['name']:<{width}}  {ms:>7.0f} ms  {r['ratio']:>6.1f}x  {r['note']}")
-    return 0
+    return report(rows(args.count, args.runs))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from storage_adapter import Filter, Sort, Store, Transaction, open_store
+from tests.bench.common import Row, report
 
 ACC = "acc-bench"
 
@@ -115,9 +116,9 @@ def invoice_list_ms(store: Store, *, count: int = 10_000, runs: int = 15) -> flo
     return statistics.median(times)
 
 
-def rows(*, ops: int = 200, runs: int = 5, aws: bool = True) -> list[dict[str, Any]]:
-    """Benchmark rows: ``{"metric", "sqlite", "dynamodb", "ratio"}`` (``ratio`` = dynamodb /
-    sqlite; ``None`` where a backend was not measured)."""
+def rows(*, ops: int = 200, runs: int = 5, aws: bool = True) -> list[Row]:
+    """Per metric a SQLite row and, when ``aws``, a DynamoDB (moto) row with SQLite as its
+    baseline; then the SQLite invoice list query."""
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = open_store(f"sqlite:///{tmp}/bench/billow.db")
         local = measure(sqlite, ops=ops, runs=runs)
@@ -132,45 +133,34 @@ def rows(*, ops: int = 200, runs: int = 5, aws: bool = True) -> list[dict[str, A
             remote = measure(new_dynamo_store(endpoint), ops=max(ops // 4, 20), runs=runs)
         finally:
             server.stop()
-    out = [
-        {
-            "metric": name,
-            "sqlite": value,
-            "dynamodb": remote.get(name),
-            "ratio": remote[name] / value if name in remote else None,
-        }
-        for name, value in local.items()
-    ]
-    out.append(
-        {
-            "metric": "invoice list query ms (10k)",
-            "sqlite": list_ms,
-            "dynamodb": None,
-            "ratio": None,
-        }
-    )
+    out = []
+    for metric, value in local.items():
+        name = metric.removesuffix(" /s")
+        paired = metric in remote
+        out.append(
+            Row(
+                "store",
+                f"{name}, SQLite",
+                value,
+                ratio=1.0 if paired else None,
+                note="baseline" if paired else "",
+                unit="/s",
+            )
+        )
+        if paired:
+            out.append(
+                Row(
+                    "store",
+                    f"{name}, DynamoDB (moto server)",
+                    remote[metric],
+                    value,
+                    "SQLite",
+                    note="moto over loopback HTTP, not AWS",
+                    unit="/s",
+                )
+            )
+    out.append(Row("store", "invoice list query (10k), SQLite", list_ms / 1000))
     return out
-
-
-def format_table(table: list[dict[str, Any]]) -> str:
-    def cell(v: Any, ratio: bool = False) -> str:
-        if v is None:
-            return "-"
-        return f"{v:.3g}x" if ratio else f"{v:,.2f}"
-
-    header = ["metric", "sqlite", "dynamodb (moto)", "dynamodb/sqlite"]
-    body = [
-        [r["metric"], cell(r["sqlite"]), cell(r["dynamodb"]), cell(r["ratio"], ratio=True)]
-        for r in table
-    ]
-    widths = [max(len(x) for x in col) for col in zip(header, *body, strict=False)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=False))]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines += [
-        " | ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])])
-        for row in body
-    ]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,8 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
     parser.add_argument("--no-aws", action="store_true", help="skip the moto/DynamoDB column")
     args = parser.parse_args(argv)
-    print(format_table(rows(ops=args.ops, runs=args.runs, aws=not args.no_aws)))
-    return 0
+    return report(rows(ops=args.ops, runs=args.runs, aws=not args.no_aws))
 
 
 if __name__ == "__main__":
