@@ -10,12 +10,41 @@ stack trace — the trace goes to the log with the request's correlation id.
 Cold start: this module imports Powertools, pydantic (through the registry) and the storage
 port only; the service modules are imported on the first request, and reportlab, boto3,
 requests and the mail transports only by the requests that need them.
+
+Concurrency. In Lambda one process serves one request at a time, but ``billow serve`` runs this
+same handler on many threads at once, so nothing about one request may live where another
+thread can change it. Each Powertools utility on the path, decided one by one:
+
+- Event handler: ``LambdaFunctionUrlResolver.resolve`` stores the current event on the router
+  *class* (``BaseRouter.current_event``), shared by every thread. :class:`RequestResolver` keeps
+  the event, the Lambda context and the per-request route context in a ``ContextVar`` instead
+  (made safe, as Powertools' own ``HttpResolverLocal`` does), and the routes read the event
+  once and pass it down explicitly.
+- Logger: ``append_keys`` and ``inject_lambda_context`` write the formatter's keys, shared by
+  every thread. Request keys (correlation id, Lambda context, action, account) go through
+  ``thread_safe_append_keys`` (a ``ContextVar``), cleared at the start and end of each request
+  (made safe).
+- Metrics: ``Metrics`` keeps one metric set per process (shared even between instances) and
+  ``log_metrics`` flushes it at the end of a request, emptying other requests' buffers. Each
+  count is its own ``single_metric`` blob instead (made safe).
+- Tracer: in Lambda it is the X-Ray SDK, one invocation per process; everywhere else it gets
+  a no-op provider (``functions/api/tracing.py``), so there is nothing to share (safe).
+- Idempotency: Powertools configures the persistence layer once and the config holds the
+  Lambda context; both are built per request (``functions/api/idempotency.py``), so no request
+  sees another's (kept out of concurrent use).
+- Ours: ``Context`` and ``runtime.services()`` are built per request; the store keeps one
+  SQLite connection per thread (boto3 clients are thread-safe); module caches are keyed by
+  content (logos, fonts), never by request data.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +52,11 @@ if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # local: no X-Ray daemon, no
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from functions.api import runtime
 from functions.api.tracing import tracer_options
@@ -36,10 +66,88 @@ from storage_adapter.base import dumps
 
 MAX_BODY = 1024 * 1024
 
-logger = Logger(service="billow-api")
-tracer = Tracer(service="billow-api", **tracer_options())
-metrics = Metrics(namespace="Billow", service="billow-api")
-app = LambdaFunctionUrlResolver()
+SERVICE = "billow-api"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE, **tracer_options())
+
+
+@dataclass
+class _RequestState:
+    event: Any = None
+    lambda_context: Any = None
+    context: dict[str, Any] = field(default_factory=dict)
+    processed_stack_frames: list[str] = field(default_factory=list)
+
+
+class RequestResolver(LambdaFunctionUrlResolver):
+    """``LambdaFunctionUrlResolver`` whose per-request state lives in a ``ContextVar``.
+
+    Powertools' resolver writes the current event and Lambda context to class attributes of
+    ``BaseRouter`` and keeps the matched route in ``self.context``: one slot per process, which
+    the threads of ``billow serve`` overwrite under each other. Here the attributes Powertools
+    reads (``current_event``, ``lambda_context``, ``context``, ``processed_stack_frames``) are
+    properties over a ``ContextVar`` that :meth:`resolve` sets for the duration of one request
+    and resets after it; each thread (and each request on a reused thread) sees its own.
+    """
+
+    def __init__(self) -> None:
+        self._startup_state = _RequestState()
+        self._request_state: ContextVar[_RequestState | None] = ContextVar(
+            "billow_request", default=None
+        )
+        super().__init__()
+
+    @property
+    def _state(self) -> _RequestState:
+        return self._request_state.get() or self._startup_state
+
+    @property  # type: ignore[override]
+    def current_event(self) -> Any:
+        return self._state.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._state.event = value
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return self._state.lambda_context
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._state.lambda_context = value
+
+    @property  # type: ignore[override]
+    def context(self) -> dict[str, Any]:
+        return self._state.context
+
+    @context.setter
+    def context(self, value: dict[str, Any]) -> None:
+        self._state.context = value
+
+    @property  # type: ignore[override]
+    def processed_stack_frames(self) -> list[str]:
+        return self._state.processed_stack_frames
+
+    @processed_stack_frames.setter
+    def processed_stack_frames(self, value: list[str]) -> None:
+        self._state.processed_stack_frames = value
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]
+        state = _RequestState(
+            event=self._to_proxy_event(event),
+            lambda_context=context,
+            context=dict(self._startup_state.context),
+        )
+        token = self._request_state.set(state)
+        try:
+            return self._build_response(self._resolve())
+        finally:
+            self._request_state.reset(token)
+
+
+app = RequestResolver()
 
 #: HTTP status of each error code of the contract.
 STATUS = {
@@ -77,6 +185,20 @@ class ApiError(BillowError):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+
+def count(name: str) -> None:
+    """Add 1 to the CloudWatch metric ``name`` (an EMF blob of its own: see the module doc)."""
+    if is_metrics_disabled():
+        return
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace="Billow",
+        default_dimensions={"service": SERVICE},
+    ):
+        pass
 
 
 def _version() -> str:
@@ -139,7 +261,7 @@ def map_error(exc: BaseException) -> Response:
         if exc.code == "rate_limited":
             headers["Retry-After"] = str(getattr(exc, "retry_after", 60))
         if status >= 500:
-            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+            count("ServerErrors")
             logger.warning("service unavailable: %s", exc.message)
         return error_response(status, exc.code, exc.message, details, headers)
 
@@ -158,7 +280,7 @@ def map_error(exc: BaseException) -> Response:
 
     if isinstance(exc, VersionConflict):
         return error_response(409, "conflict", "the record was changed meanwhile; reload it")
-    metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+    count("ServerErrors")
     logger.exception("unhandled error")
     return error_response(500, "internal_error", "something went wrong on our side")
 
@@ -181,8 +303,10 @@ def schema() -> Response:
 
 @app.post("/api")
 def api() -> Response:
+    # the event is read once, here, and passed down: nothing below looks at the router
+    event: LambdaFunctionUrlEvent = app.current_event
     try:
-        return _dispatch()
+        return _dispatch(event, app.lambda_context)
     except Exception as exc:
         return map_error(exc)
 
@@ -192,8 +316,8 @@ def not_found(_exc: Exception) -> Response:
     return error_response(404, "not_found", "no such endpoint; use POST /api")
 
 
-def _header(name: str) -> str | None:
-    headers = app.current_event.headers or {}
+def _header(event: LambdaFunctionUrlEvent, name: str) -> str | None:
+    headers = event.headers or {}
     name = name.lower()
     for key, value in headers.items():
         if key.lower() == name:
@@ -201,8 +325,7 @@ def _header(name: str) -> str | None:
     return None
 
 
-def _parse_body() -> dict[str, Any]:
-    event = app.current_event
+def _parse_body(event: LambdaFunctionUrlEvent) -> dict[str, Any]:
     raw: str | bytes = event.body or ""
     if event.is_base64_encoded:  # a body that is not UTF-8 text arrives base64-encoded
         import base64
@@ -225,35 +348,35 @@ def _parse_body() -> dict[str, Any]:
     return body
 
 
-def _public_url() -> str:
+def _public_url(event: LambdaFunctionUrlEvent) -> str:
     configured = os.environ.get("BILLOW_PUBLIC_URL")
     if configured:
         return configured.rstrip("/")
-    domain = app.current_event.request_context.domain_name
+    domain = event.request_context.domain_name
     return f"https://{domain}" if domain else "http://127.0.0.1:8000"
 
 
-def _dispatch() -> Response:
-    body = _parse_body()
+def _dispatch(event: LambdaFunctionUrlEvent, lambda_context: Any) -> Response:
+    body = _parse_body(event)
     name = body.get("action")
     if not isinstance(name, str) or not name:
         raise ApiError("bad_request", "the body needs an 'action' field")
     spec = _actions_registry().get(name)
     if spec is None:
         raise ApiError("unknown_action", f"no such action: {name}")
-    logger.append_keys(action=name)
+    logger.thread_safe_append_keys(action=name)
 
     store = runtime.get_store()
     services = runtime.services()
-    ctx = Context(store=store, public_url=_public_url(), services=services)
+    ctx = Context(store=store, public_url=_public_url(event), services=services)
     if spec.auth:
         from functions.services.auth import authenticate
 
-        principal = authenticate(store, _header("authorization"))
+        principal = authenticate(store, _header(event, "authorization"))
         ctx.account_id = principal.account_id
         ctx.actor = principal.actor
         services["principal"] = principal
-        logger.append_keys(account_id=principal.account_id)
+        logger.thread_safe_append_keys(account_id=principal.account_id)
 
     params = {k: v for k, v in body.items() if k != "action"}
 
@@ -261,7 +384,7 @@ def _dispatch() -> Response:
         validated = spec.params.model_validate(params)
         return json.loads(dumps(spec.func(ctx, validated)))
 
-    idem_key = _header("idempotency-key")
+    idem_key = _header(event, "idempotency-key")
     if idem_key and spec.mutating and ctx.account_id:
         if len(idem_key) > 255:
             raise ApiError("bad_request", "Idempotency-Key is longer than 255 characters")
@@ -283,7 +406,7 @@ def _dispatch() -> Response:
             key=idem_key,
             body=json.loads(dumps(body)),
             run=run_without_secrets,
-            lambda_context=app.lambda_context,
+            lambda_context=lambda_context,
         )
         result = fresh.get("result", result)
     else:
@@ -312,16 +435,47 @@ class LocalContext:
         return self._timeout_ms
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL, clear_state=True
-)
+_invocations = itertools.count()
+
+
+def _request_keys(event: dict[str, Any], context: Any) -> tuple[str, dict[str, Any]]:
+    """The correlation id (the Function URL request id) and the log keys of one request: what
+    ``Logger.inject_lambda_context`` adds, kept per request instead of per process."""
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    request_id = str((request_context or {}).get("requestId") or context.aws_request_id)
+    return request_id, {
+        "correlation_id": request_id,
+        "cold_start": next(_invocations) == 0,
+        "function_name": getattr(context, "function_name", None),
+        "function_memory_size": getattr(context, "memory_limit_in_mb", None),
+        "function_arn": getattr(context, "invoked_function_arn", None),
+        "function_request_id": getattr(context, "aws_request_id", None),
+    }
+
+
 # capture_response=False: the response holds session and API keys (auth.verify, apikey.create)
 # and every invoice's data; as X-Ray metadata they would be kept, in plain text, in traces
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    return app.resolve(event, context)
+    started = time.perf_counter()
+    request_id, keys = _request_keys(event, context)
+    logger.thread_safe_clear_keys()  # a reused thread starts clean
+    logger.thread_safe_append_keys(**keys)
+    try:
+        count("Requests")
+        result = app.resolve(event, context)
+        result.setdefault("headers", {})["X-Request-Id"] = request_id
+        logger.info(
+            "request handled",
+            extra={
+                "status": result.get("statusCode"),
+                "path": (event.get("rawPath") if isinstance(event, dict) else None),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return result
+    finally:
+        logger.thread_safe_clear_keys()
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

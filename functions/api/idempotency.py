@@ -141,7 +141,8 @@ def make_config() -> IdempotencyConfig:
     )
 
 
-_wrapped: dict[int, tuple[Store, Callable[..., Any], IdempotencyConfig]] = {}
+def _execute(request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    return run()
 
 
 def run_idempotent(
@@ -153,23 +154,22 @@ def run_idempotent(
     run: Callable[[], dict[str, Any]],
     lambda_context: Any = None,
 ) -> dict[str, Any]:
-    """``run()`` once per ``(account, key)``; a retry returns the first result unchanged."""
-    entry = _wrapped.get(id(store))
-    if entry is None or entry[0] is not store:
-        config = make_config()
+    """``run()`` once per ``(account, key)``; a retry returns the first result unchanged.
 
-        def execute(request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-            return run()
-
-        fn = idempotent_function(
-            data_keyword_argument="request",
-            persistence_store=StorePersistenceLayer(store),
-            config=config,
-            key_prefix="billow.api",
-        )(execute)
-        entry = (store, fn, config)
-        _wrapped[id(store)] = entry
-    _store, fn, config = entry
+    The persistence layer, the config and the wrapped function are made for this call alone:
+    Powertools configures a persistence layer on its first use (a window in which a second
+    thread sees it half set up) and keeps the Lambda context on the config, so sharing them
+    between the concurrent requests of ``billow serve`` would let one request's retry timing
+    or key settings leak into another's. They are cheap to build (two short JMESPath
+    expressions, cached by jmespath itself).
+    """
+    config = make_config()
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)
+    fn = idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=StorePersistenceLayer(store),
+        config=config,
+        key_prefix="billow.api",
+    )(_execute)
     return fn(request={"account_id": account_id, "key": key, "body": body}, run=run)

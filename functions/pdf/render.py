@@ -71,6 +71,11 @@ def box(c: Canvas, x: float, y: float, w: float, h: float) -> None:
 
 _font_lock = threading.Lock()
 _fonts_ready = False
+#: Saving a document subsets the TrueType fonts it used: reportlab's ``TTFontFace.makeSubset``
+#: reads the shared, process-wide font face through its own file cursor (``seek``/``read_*``),
+#: so two threads saving at once corrupt each other's subsets (``billow serve`` renders on its
+#: request threads). Only the save is serialised; laying out the pages runs concurrently.
+_save_lock = threading.Lock()
 
 
 def _register_fonts() -> None:
@@ -519,7 +524,8 @@ class _Renderer:
             self._footer(c, pen, index, total)  # last, so text extraction reads it last
             pen.finish()
             c.showPage()
-        c.save()
+        with _save_lock:
+            c.save()
         return buf.getvalue()
 
     def _stamp(self, c: Canvas) -> None:
