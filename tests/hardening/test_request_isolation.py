@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from tests.hardening.support import Serve
+from tests.support.moto_server import create_bucket, create_table, store_url
 from tests.support.params import client_params, entity_params
 
 pytestmark = pytest.mark.slow
@@ -63,6 +64,16 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         server.stop()
 
 
+@pytest.fixture
+def serve_dynamodb(tmp_path: Path, moto_endpoint: str) -> Iterator[Serve]:
+    url = store_url(moto_endpoint, create_table(moto_endpoint), create_bucket(moto_endpoint))
+    server = Serve(tmp_path / "data", tmp_path, store_url=url)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def _account(serve: Serve, tag: str) -> Account:
     key = serve.sign_in(f"{tag}@example.com")
     entity = serve.ok("entity.create", key, **entity_params(name=f"Seller {tag}"))
@@ -85,8 +96,9 @@ def _account(serve: Serve, tag: str) -> Account:
 class Worker:
     """One client thread of one account; records every wrong answer it sees."""
 
-    def __init__(self, serve: Serve, account: Account, other: Account, n: int) -> None:
+    def __init__(self, serve: Serve, account: Account, other: Account, n: int, calls: int) -> None:
         self.url = f"{serve.url}/api"
+        self.calls_to_make = calls
         self.account = account
         self.other = other
         self.n = n
@@ -191,7 +203,7 @@ class Worker:
         ops = [self.list, self.get, self.get, self.create, self.update, self.finalize]
         start.wait(timeout=120)
         try:
-            for _ in range(CALLS_PER_THREAD):
+            for _ in range(self.calls_to_make):
                 op = self.rng.choice([*ops, lambda: self.create(idempotent=True)])
                 op()
         except Exception as exc:  # a dropped connection or a non-JSON answer is a failure too
@@ -201,9 +213,20 @@ class Worker:
 
 
 def test_two_accounts_under_concurrent_load_only_ever_see_their_own(serve: Serve) -> None:
+    _hammer(serve, CALLS_PER_THREAD)
+
+
+def test_the_same_on_dynamodb(serve_dynamodb: Serve) -> None:
+    """The same load, shorter (moto serves one request at a time), on DynamoDB + S3: the
+    store's shared boto3 clients carry every thread's calls."""
+    _hammer(serve_dynamodb, 8)
+
+
+def _hammer(serve: Serve, calls_per_thread: int) -> None:
     a, b = _account(serve, "alpha"), _account(serve, "bravo")
     workers = [
-        Worker(serve, a if n % 2 == 0 else b, b if n % 2 == 0 else a, n) for n in range(THREADS)
+        Worker(serve, a if n % 2 == 0 else b, b if n % 2 == 0 else a, n, calls_per_thread)
+        for n in range(THREADS)
     ]
     start = threading.Barrier(THREADS)
     threads = [threading.Thread(target=w.run, args=(start,)) for w in workers]
@@ -213,7 +236,7 @@ def test_two_accounts_under_concurrent_load_only_ever_see_their_own(serve: Serve
         t.join(timeout=600)
     problems = [p for w in workers for p in w.problems]
     calls = sum(w.calls for w in workers)
-    assert calls >= THREADS * CALLS_PER_THREAD
+    assert calls >= THREADS * calls_per_thread
     kinds = Counter(p.split(" ", 1)[1].split(":", 1)[0] for p in problems)
     assert not problems, f"{len(problems)} wrong answers in {calls} calls {dict(kinds)}:\n" + (
         "\n".join(problems[:20])
