@@ -10,7 +10,8 @@ domain :class:`~functions.domain.models.Invoice` dumped to JSON (without ``accou
 
 - ``client_name`` / ``client_email``: denormalised from the client (the frozen buyer once
   finalized) so that ``invoice.list`` can search and sort in the store's query;
-- ``pdf.blob_key``: where the stored PDF lives (besides the contract's ``sha256``/``filename``);
+- ``pdf.blob_key``: where the stored PDF lives (besides the contract's ``sha256``/``filename``;
+  internal, left out of every answer by :func:`present`);
 - ``credit_note_ids`` (originals), ``original_invoice_number`` (credit notes);
 - ``reminder_level`` and the overdue job's claim fields (see ``functions/overdue/job.py``).
 
@@ -115,8 +116,12 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
 
 
 def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
-    """The public representation: stored data plus the record's ``version``."""
+    """The public representation: stored data plus the record's ``version``, without the
+    bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file)."""
     data = {k: v for k, v in rec.data.items() if k not in INTERNAL_FIELDS}
+    pdf = data.get("pdf")
+    if isinstance(pdf, dict) and "blob_key" in pdf:
+        data["pdf"] = {k: v for k, v in pdf.items() if k != "blob_key"}
     data["version"] = rec.version
     if fields is not None:
         return {f: data.get(f) for f in fields}
