@@ -37,6 +37,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from stdnum import bic as stdnum_bic
@@ -399,7 +400,7 @@ class Entity(Record):
     locale: str = "en"
     default_vat_rate: Dec
     payment_terms_days: int = Field(default=30, ge=0, le=365)
-    number_reset: Literal["yearly", "never"] = "yearly"
+    number_reset: Literal["yearly", "monthly", "daily", "never"] = "yearly"
     invoice_number_pattern: str = DEFAULT_INVOICE_PATTERN
     credit_note_number_pattern: str = DEFAULT_CREDIT_NOTE_PATTERN
     next_invoice_number: int | None = Field(default=None, ge=1)
@@ -479,11 +480,27 @@ class Entity(Record):
     @field_validator("invoice_number_pattern", "credit_note_number_pattern")
     @classmethod
     def _pattern(cls, value: str, info: ValidationInfo) -> str:
-        reset = info.data.get("number_reset", "yearly")
+        # a refused number_reset is not in info.data: then only the syntax is judged here
+        reset = info.data.get("number_reset", "never")
         try:
             return validate_pattern(value, reset, info.field_name or "")
         except ValidationFailed as exc:
             raise ValueError(exc.details[0].message) from None
+
+    @model_validator(mode="after")
+    def _patterns_fit_the_reset(self) -> Entity:
+        """The default patterns show the whole counter period too (given patterns were checked
+        by :meth:`_pattern`): a ``daily`` reset with ``INV-{YYYY}-{SEQ:4}`` would print every
+        day's first number alike."""
+        errors = []
+        for name in ("invoice_number_pattern", "credit_note_number_pattern"):
+            try:
+                validate_pattern(getattr(self, name), self.number_reset, name)
+            except ValidationFailed as exc:
+                errors.append((name, exc.details[0].message))
+        if errors:
+            raise _field_errors(errors)
+        return self
 
 
 class VatVerification(DomainModel):
