@@ -4,6 +4,7 @@ messages in plain English (item 10)."""
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from functions.domain.errors import InvalidState
@@ -104,5 +105,3 @@ def test_voiding_an_open_credit_note_says_an_open(ctx, ids) -> None:
     with pytest.raises(InvalidState) as err:
         act(ctx, "invoice.void", invoice_id=note["id"])
     assert err.value.message == "cannot void an open credit note"
-
-

@@ -76,8 +76,7 @@ def test_a_daily_counter_restarts_each_day_and_stays_gapless(store) -> None:
     client = act(day1, "client.create", **CLIENT)
     ids = {"entity_id": entity["id"], "client_id": client["id"]}
     numbers = [
-        act(day1, "invoice.finalize", invoice_id=draft(day1, ids)["id"])["number"]
-        for _ in range(3)
+        act(day1, "invoice.finalize", invoice_id=draft(day1, ids)["id"])["number"] for _ in range(3)
     ]
     assert numbers == [f"ORD42-261205-myboutique-000{i}" for i in (1, 2, 3)]
     day2 = _on(store, datetime(2026, 12, 6, 9, tzinfo=UTC))
@@ -87,7 +86,8 @@ def test_a_daily_counter_restarts_each_day_and_stays_gapless(store) -> None:
     assert note["number"] == "CN-261206-0001"
     # an issue date set by hand numbers the document in that day's series
     back = draft(day2, ids, issue_date="2026-12-05")
-    assert act(day2, "invoice.finalize", invoice_id=back["id"])["number"].endswith("1205-myboutique-0004")
+    number = act(day2, "invoice.finalize", invoice_id=back["id"])["number"]
+    assert number == "ORD42-261205-myboutique-0004"
 
 
 def test_a_monthly_counter_restarts_each_month(store) -> None:
