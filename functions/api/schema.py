@@ -78,6 +78,12 @@ def _domain_models() -> dict[str, type[BaseModel]]:
     return {"entity": Entity, "client": Client, "product": Product}
 
 
+def _line_model() -> type[BaseModel]:
+    from functions.domain.models import Line
+
+    return Line
+
+
 def component_name(action_name: str) -> str:
     """``invoice.record_payment`` → ``InvoiceRecordPaymentRequest``."""
     words = action_name.replace(".", "_").split("_")
@@ -135,6 +141,7 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
     actions = dict(sorted((actions or load_all()).items()))
     inputs: list[tuple[type[BaseModel], Any]] = [(s.params, "validation") for s in actions.values()]
     inputs += [(m, "validation") for m in _domain_models().values()]
+    inputs.append((_line_model(), "validation"))  # named by the invoice params' "lines"
     mapping, top = models_json_schema(list(dict.fromkeys(inputs)), ref_template=REF)
     defs: dict[str, Any] = top.get("$defs", {})
 
@@ -151,6 +158,10 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
         mapping[(s.params, "validation")]["$ref"].rsplit("/", 1)[-1] for s in actions.values()
     }
     shared = {k: v for k, v in defs.items() if k not in used_params}
+    for model in shared.values():
+        # input is validated with extra="forbid" at every depth (see registry.Params)
+        if "properties" in model:
+            model.setdefault("additionalProperties", False)
     components = {**shared, **components, "Error": ERROR_SCHEMA}
     statuses = sorted(set(ERROR_STATUS.values()))
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, WithJsonSchema, field_validator
 
 from functions.domain.drafts import draft_invoice, duplicate, product_ids, update_draft
 from functions.domain.errors import NotFound, ValidationFailed
@@ -208,10 +208,18 @@ class _DraftFields(Params):
         return {k: getattr(self, k) for k in names if k in self.model_fields_set}
 
 
+#: Lines arrive as plain objects (``functions.domain.drafts.build_lines`` fills in product
+#: defaults, then validates each as a ``Line``, unknown keys refused); documented as ``Line``.
+LineInputs = Annotated[
+    list[dict[str, Any]],
+    WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/Line"}}),
+]
+
+
 class InvoiceCreate(_DraftFields):
     entity_id: str
     client_id: str
-    lines: list[dict[str, Any]] = Field(default_factory=list)
+    lines: LineInputs = Field(default_factory=list)
 
 
 class InvoiceUpdate(_DraftFields):
@@ -219,7 +227,7 @@ class InvoiceUpdate(_DraftFields):
     version: int | None = None
     entity_id: str | None = None
     client_id: str | None = None
-    lines: list[dict[str, Any]] | None = None
+    lines: LineInputs | None = None
 
 
 class InvoiceRef(Params):
