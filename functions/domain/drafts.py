@@ -13,7 +13,7 @@ from typing import Any
 
 from functions.domain.calc import price
 from functions.domain.errors import FieldError, InvalidState, ValidationFailed
-from functions.domain.finalize import due_date_for
+from functions.domain.finalize import due_date_for, freeze
 from functions.domain.lifecycle import transition
 from functions.domain.models import (
     Client,
@@ -201,3 +201,20 @@ def duplicate(
 def default_dates(invoice: Invoice, today: date) -> Invoice:
     """Today's issue date on a draft that has none (for previews)."""
     return invoice if invoice.issue_date else invoice.model_copy(update={"issue_date": today})
+
+
+def preview(invoice: Invoice, entity: Entity, client: Client, today: date) -> Invoice:
+    """The draft as it would be issued today: the live entity and client as seller and buyer
+    (with the seller's logo and brand colour), default dates, VAT resolved for those parties.
+    Still a ``draft`` with no number — nothing here is kept."""
+    issue_date = invoice.issue_date or today
+    seller, buyer = freeze(entity, client)
+    shown = invoice.model_copy(
+        update={
+            "issue_date": issue_date,
+            "due_date": invoice.due_date or due_date_for(issue_date, entity, client),
+            "seller": seller,
+            "buyer": buyer,
+        }
+    )
+    return price(shown, seller, buyer)

@@ -38,6 +38,7 @@ from reportlab.pdfgen.canvas import Canvas
 from . import epc_qr
 from . import formatting as fmt
 from .labels import labels_for, mention, unit
+from .watermark import draw_draft_mark
 
 __all__ = ["filename_for", "render_invoice_pdf"]
 
@@ -548,6 +549,8 @@ class _Renderer:
     # -------------------------------------------------------------------- page chrome
     def _chrome(self, c: Canvas, pen: Pen, page: int) -> None:
         L, R, W, H = self.L, self.R, self.W, self.H
+        if self.inv.get("status") == "draft":  # a preview, not a document
+            draw_draft_mark(c, W, H, self.lab["draft"].upper(), BOLD, self.brand)
         c.setFillColorRGB(*self.brand)
         box(c, 0, H - 5, W, 5)
         if page > 1:
@@ -1028,7 +1031,8 @@ class _Renderer:
             rows.append((lab["pay_by"], self.date(inv.get("due_date"))))
 
         qr = None
-        if iban and self.currency == "EUR" and due > 0:
+        # a draft is not payable: no code a banking app would pay from
+        if iban and self.currency == "EUR" and due > 0 and inv.get("status") != "draft":
             payload = epc_qr.epc_payload(
                 name=holder,
                 iban=iban,

@@ -172,7 +172,7 @@ def test_pdf_link_is_signed_and_expires_in_15_minutes(ctx, ids, store):
 def test_draft_pdf_is_a_preview_not_recorded(ctx, ids):
     inv = draft(ctx, ids)
     link = act(ctx, "invoice.pdf", invoice_id=inv["id"])
-    assert link["filename"] == f"{inv['id']}.pdf"
+    assert link["filename"] == f"DRAFT-{inv['id']}.pdf"
     assert act(ctx, "invoice.get", invoice_id=inv["id"])["pdf"] is None
 
 
