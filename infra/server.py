@@ -93,7 +93,7 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
     # --- routing -----------------------------------------------------------------------------
     def do_GET(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
-        if path == "/api" or path == "/health" or path.startswith("/api/"):
+        if path in ("/api", "/health", "/docs") or path.startswith(("/api/", "/docs/")):
             self._invoke_lambda()
             return
         try:

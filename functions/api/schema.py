@@ -122,6 +122,10 @@ def _request_schema(
     doc = (spec.func.__doc__ or "").strip()
     if doc:
         schema["description"] = doc.split("\n\n")[0].replace("\n", " ")
+    from functions.api.examples import EXAMPLES
+
+    if spec.name in EXAMPLES:
+        schema["examples"] = [{"action": spec.name, **EXAMPLES[spec.name]}]
     schema["x-billow-auth"] = spec.auth
     schema["x-billow-mutating"] = spec.mutating
     return schema
@@ -131,6 +135,31 @@ def _error_response(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+    }
+
+
+def _action_table(actions: dict[str, ActionSpec]) -> str:
+    """Every action and what it does, as a Markdown table (the reference's overview); pick
+    the action's example below to see and try a request."""
+    rows = ["| action | what it does |", "|---|---|"]
+    for name, spec in actions.items():
+        doc = (spec.func.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        rows.append(f"| `{name}` | {doc.replace('|', '/') or '—'} |")
+    return (
+        "The body names the action and carries its parameters; each action's request schema "
+        "is `<Action>Request` below, and the examples list holds one request per action.\n\n"
+        + "\n".join(rows)
+    )
+
+
+def _examples(actions: dict[str, ActionSpec]) -> dict[str, Any]:
+    """The request examples, one per action, named after it (shown by ``GET /docs``)."""
+    from functions.api.examples import EXAMPLES
+
+    return {
+        name: {"summary": name, "value": {"action": name, **EXAMPLES[name]}}
+        for name in actions
+        if name in EXAMPLES
     }
 
 
@@ -167,7 +196,6 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
 
     return {
         "openapi": "3.1.0",
-        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "Billow action API",
             "version": _version(),
@@ -183,6 +211,7 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                 "post": {
                     "operationId": "action",
                     "summary": "Run one action",
+                    "description": _action_table(actions),
                     "security": [{"bearer": []}],
                     "parameters": [
                         {
@@ -196,13 +225,14 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                         "required": True,
                         "content": {
                             "application/json": {
+                                "examples": _examples(actions),
                                 "schema": {
                                     "oneOf": [{"$ref": ref} for ref in discriminator.values()],
                                     "discriminator": {
                                         "propertyName": "action",
                                         "mapping": discriminator,
                                     },
-                                }
+                                },
                             }
                         },
                     },
