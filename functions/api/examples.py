@@ -98,4 +98,5 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": INV},
     "invoice.timeline": {"invoice_id": INV},
     "report.summary": {"currency": "EUR"},
+    "vat.rates": {"country": "FR"},
 }

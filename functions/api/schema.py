@@ -34,6 +34,28 @@ ERROR_STATUS: dict[str, int] = dict(
     sorted({**STATUS, "internal_error": 500}.items(), key=lambda item: (item[1], item[0]))
 )
 
+#: When each error code is answered: the contract's error table, and the codes added since.
+ERROR_MEANINGS: dict[str, str] = {
+    "bad_request": "the body is not a JSON object, or `action` is missing",
+    "unknown_action": "no such action",
+    "unauthenticated": "missing, unknown, expired or revoked key",
+    "invalid_token": "magic-link token unknown, expired or already used",
+    "not_found": "no such record, or it belongs to another account (same answer either way)",
+    "invalid_state": "the action is not allowed in the record's status; `message` names it",
+    "conflict": "the `version` given does not match the stored version",
+    "idempotency_mismatch": "the Idempotency-Key was used with a different body",
+    "payload_too_large": "the body is over 1 MiB",
+    "validation_error": "a field is missing, malformed, unknown or inconsistent (`details`)",
+    "rate_limited": "too many requests (e.g. sign-in mails); `Retry-After` is set",
+    "internal_error": "a fault on the server's side (no stack trace is sent)",
+    "mail_delivery_failed": (
+        "`invoice.send`: the mail server refused the message or could not be reached; nothing "
+        "was sent, the status is kept and the timeline records `send_failed`"
+    ),
+    "vies_unavailable": "the EU VAT service could not give an answer; retry later",
+    "mail_not_configured": "the deployment has no mail transport (an operator's fault)",
+}
+
 _EXTRA_READ_ONLY = {
     "client": {"vat_verification", "archived"},
     "product": {"archived"},
@@ -203,7 +225,12 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                 "One endpoint, POST /api, taking a JSON object with an `action` field plus that "
                 "action's parameters. Authenticate with `Authorization: Bearer <key>` (a session "
                 "key from auth.verify or an API key from apikey.create). Money and quantities are "
-                "decimal strings. Errors have the shape of the `Error` schema."
+                "decimal strings. Errors have the shape of the `Error` schema.\n\n"
+                "| status | code | when |\n|---|---|---|\n"
+                + "\n".join(
+                    f"| {status} | `{code}` | {ERROR_MEANINGS.get(code, '')} |"
+                    for code, status in ERROR_STATUS.items()
+                )
             ),
         },
         "paths": {
@@ -243,7 +270,11 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                         },
                         **{
                             str(status): _error_response(
-                                ", ".join(c for c, s in ERROR_STATUS.items() if s == status)
+                                "; ".join(
+                                    f"`{c}`: {ERROR_MEANINGS.get(c, '')}"
+                                    for c, s in ERROR_STATUS.items()
+                                    if s == status
+                                )
                             )
                             for status in statuses
                         },

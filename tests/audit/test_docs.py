@@ -55,3 +55,15 @@ def test_the_api_function_does_not_load_the_reference_at_import() -> None:
     probe = "import sys, functions.api.handler; print('swagger_ui' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_error_table_lists_mail_delivery_failed() -> None:
+    doc = openapi_document()
+    assert "| 502 | `mail_delivery_failed` |" in doc["info"]["description"]
+    responses = doc["paths"]["/api"]["post"]["responses"]
+    assert "mail_delivery_failed" in responses["502"]["description"]
+    codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+    assert "mail_delivery_failed" in codes["enum"]
+    from functions.api.schema import ERROR_MEANINGS, ERROR_STATUS
+
+    assert set(ERROR_MEANINGS) == set(ERROR_STATUS)  # every code explained

@@ -141,6 +141,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": "{void}"},
     "invoice.timeline": {"invoice_id": "{credit_note}"},
     "report.summary": {"currency": "EUR"},
+    "vat.rates": {"country": "DE"},
 }
 
 #: Left out of the valid-request mutations: success would end the session every later example
