@@ -1,8 +1,8 @@
-"""The ``billow`` command: ``serve``, ``overdue``, ``pdf render``.
+"""The ``billow`` command: ``serve``, ``daily`` (alias ``overdue``), ``pdf render``.
 
 Every command that touches data takes the same ``--data-dir`` (default ``.billow``), so
-``billow overdue --data-dir D`` works on the store ``billow serve --data-dir D`` serves, even
-while it runs (SQLite serialises the writers).
+``billow daily --data-dir D`` works on the store ``billow serve --data-dir D`` serves, even
+while it runs (SQLite serialises the writers; the daily run's lease keeps two runs apart).
 """
 
 from __future__ import annotations
@@ -30,9 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", default=None, help="default: $BILLOW_DATA_DIR or .billow")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
 
-    overdue = sub.add_parser("overdue", help="run the daily overdue job once")
-    overdue.add_argument("--today", type=_parse_date, default=None, help="YYYY-MM-DD")
-    overdue.add_argument("--data-dir", default=None)
+    for name in ("daily", "overdue"):
+        daily = sub.add_parser(
+            name,
+            help="run the daily run once: overdue marking and reminders (what falls due)"
+            + (" — another name for `billow daily`" if name == "overdue" else ""),
+        )
+        daily.add_argument("--today", type=_parse_date, default=None, help="YYYY-MM-DD")
+        daily.add_argument("--data-dir", default=None)
 
     pdf = sub.add_parser("pdf", help="PDF tools (see `billow pdf render --help`)")
     pdf.add_argument("args", nargs=argparse.REMAINDER)
@@ -51,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
 
         serve(args.host, args.port, args.data_dir, quiet=args.quiet)
         return 0
-    if args.command == "overdue":
-        from infra.server import configure_environment, run_overdue_job
+    if args.command in ("daily", "overdue"):
+        from infra.server import configure_environment, run_daily_job
 
         configure_environment(args.data_dir)
-        result = run_overdue_job(args.today)
+        result = run_daily_job(args.today)
         print(json.dumps(result, indent=2, default=str))
-        return 0
+        return 1 if result.get("errors") else 0
     return 2
 
 

@@ -4,9 +4,9 @@ A threaded stdlib HTTP server that turns each request into a Lambda Function URL
 (payload format 2.0) and calls the very ``lambda_handler`` that runs in AWS, so local and
 cloud share one code path. Besides the API it serves the browser app (``frontend/``, with
 ``index.html`` for unknown non-API paths), signed blob links (``/blobs/<key>?expires&filename&
-sig``, checked with the store's ``verify_blob_link``), and runs the daily overdue job at
-07:00 UTC in a background thread. Mail goes to ``<data-dir>/outbox/`` unless
-``BILLOW_SMTP_URL`` is set.
+sig``, checked with the store's ``verify_blob_link``), and runs the daily run
+(``functions.daily``) when it starts and every day at 07:00 UTC, in a background thread.
+Mail goes to ``<data-dir>/outbox/`` unless ``BILLOW_SMTP_URL`` is set.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
     # --- routing -----------------------------------------------------------------------------
     def do_GET(self) -> None:
         path = urllib.parse.urlsplit(self.path).path
-        if path == "/api" or path == "/health" or path.startswith("/api/"):
+        if path in ("/api", "/health", "/docs") or path.startswith(("/api/", "/docs/")):
             self._invoke_lambda()
             return
         try:
@@ -266,24 +266,31 @@ def next_run(now: datetime, hour: int = OVERDUE_HOUR_UTC) -> datetime:
     return candidate
 
 
-def run_overdue_job(today: date | None = None) -> dict[str, Any]:
-    """Run the overdue job once on the configured store (used by the scheduler and the CLI)."""
+def run_daily_job(today: date | None = None) -> dict[str, Any]:
+    """The daily run (``functions.daily``) once on the configured store: the scheduler's and
+    ``billow daily``'s (alias ``billow overdue``)."""
     from functions.api import runtime
-    from functions.overdue.job import run_overdue
+    from functions.daily.run import run_daily
 
-    return run_overdue(runtime.get_store(), today or datetime.now(UTC).date(), runtime.services())
+    return run_daily(runtime.get_store(), today or datetime.now(UTC).date(), runtime.services())
 
 
 def _scheduler(stop: threading.Event) -> None:
+    """Run the daily run now (a server started late, or after days of downtime, catches up at
+    once), then every day at 07:00 UTC. The run is idempotent, so a start after today's 07:00
+    run, or a second server on the same data, sends nothing twice."""
+    first = True
     while not stop.is_set():
-        now = datetime.now(UTC)
-        if stop.wait((next_run(now) - now).total_seconds()):
-            return
+        if not first:
+            now = datetime.now(UTC)
+            if stop.wait((next_run(now) - now).total_seconds()):
+                return
+        first = False
         try:
-            result = run_overdue_job()
-            log.info("overdue job: %s", result)
+            result = run_daily_job()
+            log.info("daily run: %s", result)
         except Exception:
-            log.exception("the overdue job failed")
+            log.exception("the daily run failed")
 
 
 def serve(
@@ -301,7 +308,7 @@ def serve(
     url = f"http://{bound_host}:{bound_port}"
     os.environ.setdefault("BILLOW_PUBLIC_URL", url)
     stop = threading.Event()
-    threading.Thread(target=_scheduler, args=(stop,), name="overdue", daemon=True).start()
+    threading.Thread(target=_scheduler, args=(stop,), name="daily", daemon=True).start()
     print(f"Billow is running at {url}/  (data: {chosen}; mail: {chosen / 'outbox'})", flush=True)
     try:
         server.serve_forever()

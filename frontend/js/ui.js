@@ -199,6 +199,10 @@ export function describeError(err) {
       return `Too many attempts. Please wait${err.retryAfter ? ` ${err.retryAfter} seconds` : " a little"} and try again.`;
     case "vies_unavailable":
       return "The EU VAT service (VIES) could not answer right now. Please try again later.";
+    case "mail_delivery_failed":
+      return "Sending failed: the mail server could not take the message, so nothing was sent. Check the address or try again later.";
+    case "mail_not_configured":
+      return "Sending failed: no mail server is set up for this installation. Ask its operator.";
     case "not_found":
       return "This record does not exist (or no longer exists).";
     case "invalid_state":

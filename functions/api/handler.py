@@ -301,6 +301,32 @@ def schema() -> Response:
     return json_response(200, openapi_document(), {"Cache-Control": "public, max-age=300"})
 
 
+@app.get("/docs")
+def docs_page() -> Response:
+    return docs_asset("")
+
+
+@app.get("/docs/<name>")
+def docs_asset(name: str) -> Response:
+    """The interactive reference (``functions/api/docs``), loaded only when asked for."""
+    from functions.api import docs
+
+    found = docs.asset(name)
+    if found is None:
+        return error_response(404, "not_found", "no such file")
+    body, content_type = found
+    return Response(
+        status_code=200,
+        content_type=content_type,
+        body=body,
+        headers={
+            "Cache-Control": "public, max-age=300",
+            "Content-Security-Policy": docs.CSP,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @app.post("/api")
 def api() -> Response:
     # the event is read once, here, and passed down: nothing below looks at the router

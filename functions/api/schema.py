@@ -34,6 +34,28 @@ ERROR_STATUS: dict[str, int] = dict(
     sorted({**STATUS, "internal_error": 500}.items(), key=lambda item: (item[1], item[0]))
 )
 
+#: When each error code is answered: the contract's error table, and the codes added since.
+ERROR_MEANINGS: dict[str, str] = {
+    "bad_request": "the body is not a JSON object, or `action` is missing",
+    "unknown_action": "no such action",
+    "unauthenticated": "missing, unknown, expired or revoked key",
+    "invalid_token": "magic-link token unknown, expired or already used",
+    "not_found": "no such record, or it belongs to another account (same answer either way)",
+    "invalid_state": "the action is not allowed in the record's status; `message` names it",
+    "conflict": "the `version` given does not match the stored version",
+    "idempotency_mismatch": "the Idempotency-Key was used with a different body",
+    "payload_too_large": "the body is over 1 MiB",
+    "validation_error": "a field is missing, malformed, unknown or inconsistent (`details`)",
+    "rate_limited": "too many requests (e.g. sign-in mails); `Retry-After` is set",
+    "internal_error": "a fault on the server's side (no stack trace is sent)",
+    "mail_delivery_failed": (
+        "`invoice.send`: the mail server refused the message or could not be reached; nothing "
+        "was sent, the status is kept and the timeline records `send_failed`"
+    ),
+    "vies_unavailable": "the EU VAT service could not give an answer; retry later",
+    "mail_not_configured": "the deployment has no mail transport (an operator's fault)",
+}
+
 _EXTRA_READ_ONLY = {
     "client": {"vat_verification", "archived"},
     "product": {"archived"},
@@ -78,6 +100,12 @@ def _domain_models() -> dict[str, type[BaseModel]]:
     return {"entity": Entity, "client": Client, "product": Product}
 
 
+def _line_model() -> type[BaseModel]:
+    from functions.domain.models import Line
+
+    return Line
+
+
 def component_name(action_name: str) -> str:
     """``invoice.record_payment`` → ``InvoiceRecordPaymentRequest``."""
     words = action_name.replace(".", "_").split("_")
@@ -116,6 +144,10 @@ def _request_schema(
     doc = (spec.func.__doc__ or "").strip()
     if doc:
         schema["description"] = doc.split("\n\n")[0].replace("\n", " ")
+    from functions.api.examples import EXAMPLES
+
+    if spec.name in EXAMPLES:
+        schema["examples"] = [{"action": spec.name, **EXAMPLES[spec.name]}]
     schema["x-billow-auth"] = spec.auth
     schema["x-billow-mutating"] = spec.mutating
     return schema
@@ -128,6 +160,31 @@ def _error_response(description: str) -> dict[str, Any]:
     }
 
 
+def _action_table(actions: dict[str, ActionSpec]) -> str:
+    """Every action and what it does, as a Markdown table (the reference's overview); pick
+    the action's example below to see and try a request."""
+    rows = ["| action | what it does |", "|---|---|"]
+    for name, spec in actions.items():
+        doc = (spec.func.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        rows.append(f"| `{name}` | {doc.replace('|', '/') or '—'} |")
+    return (
+        "The body names the action and carries its parameters; each action's request schema "
+        "is `<Action>Request` below, and the examples list holds one request per action.\n\n"
+        + "\n".join(rows)
+    )
+
+
+def _examples(actions: dict[str, ActionSpec]) -> dict[str, Any]:
+    """The request examples, one per action, named after it (shown by ``GET /docs``)."""
+    from functions.api.examples import EXAMPLES
+
+    return {
+        name: {"summary": name, "value": {"action": name, **EXAMPLES[name]}}
+        for name in actions
+        if name in EXAMPLES
+    }
+
+
 def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``actions`` (default: every registered action)."""
     from functions.api.handler import _version
@@ -135,6 +192,7 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
     actions = dict(sorted((actions or load_all()).items()))
     inputs: list[tuple[type[BaseModel], Any]] = [(s.params, "validation") for s in actions.values()]
     inputs += [(m, "validation") for m in _domain_models().values()]
+    inputs.append((_line_model(), "validation"))  # named by the invoice params' "lines"
     mapping, top = models_json_schema(list(dict.fromkeys(inputs)), ref_template=REF)
     defs: dict[str, Any] = top.get("$defs", {})
 
@@ -151,12 +209,15 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
         mapping[(s.params, "validation")]["$ref"].rsplit("/", 1)[-1] for s in actions.values()
     }
     shared = {k: v for k, v in defs.items() if k not in used_params}
+    for model in shared.values():
+        # input is validated with extra="forbid" at every depth (see registry.Params)
+        if "properties" in model:
+            model.setdefault("additionalProperties", False)
     components = {**shared, **components, "Error": ERROR_SCHEMA}
     statuses = sorted(set(ERROR_STATUS.values()))
 
     return {
         "openapi": "3.1.0",
-        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "Billow action API",
             "version": _version(),
@@ -164,7 +225,12 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                 "One endpoint, POST /api, taking a JSON object with an `action` field plus that "
                 "action's parameters. Authenticate with `Authorization: Bearer <key>` (a session "
                 "key from auth.verify or an API key from apikey.create). Money and quantities are "
-                "decimal strings. Errors have the shape of the `Error` schema."
+                "decimal strings. Errors have the shape of the `Error` schema.\n\n"
+                "| status | code | when |\n|---|---|---|\n"
+                + "\n".join(
+                    f"| {status} | `{code}` | {ERROR_MEANINGS.get(code, '')} |"
+                    for code, status in ERROR_STATUS.items()
+                )
             ),
         },
         "paths": {
@@ -172,6 +238,7 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                 "post": {
                     "operationId": "action",
                     "summary": "Run one action",
+                    "description": _action_table(actions),
                     "security": [{"bearer": []}],
                     "parameters": [
                         {
@@ -185,13 +252,14 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                         "required": True,
                         "content": {
                             "application/json": {
+                                "examples": _examples(actions),
                                 "schema": {
                                     "oneOf": [{"$ref": ref} for ref in discriminator.values()],
                                     "discriminator": {
                                         "propertyName": "action",
                                         "mapping": discriminator,
                                     },
-                                }
+                                },
                             }
                         },
                     },
@@ -202,7 +270,11 @@ def build_schema(actions: dict[str, ActionSpec] | None = None) -> dict[str, Any]
                         },
                         **{
                             str(status): _error_response(
-                                ", ".join(c for c, s in ERROR_STATUS.items() if s == status)
+                                "; ".join(
+                                    f"`{c}`: {ERROR_MEANINGS.get(c, '')}"
+                                    for c, s in ERROR_STATUS.items()
+                                    if s == status
+                                )
                             )
                             for status in statuses
                         },

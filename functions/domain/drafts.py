@@ -13,13 +13,19 @@ from typing import Any
 
 from functions.domain.calc import price
 from functions.domain.errors import FieldError, InvalidState, ValidationFailed
-from functions.domain.finalize import due_date_for
+from functions.domain.finalize import due_date_for, freeze
 from functions.domain.lifecycle import transition
-from functions.domain.models import Client, Entity, Invoice, Line, Product, parse_model
+from functions.domain.models import (
+    Client,
+    Entity,
+    Invoice,
+    Line,
+    Product,
+    parse_model,
+    unknown_fields,
+)
 from functions.domain.money import validate_currency
 
-#: Line input keys (besides the computed ones a client may echo back from ``invoice.get``).
-LINE_INPUT_FIELDS = frozenset(Line.model_fields)
 #: Invoice fields ``invoice.create`` / ``invoice.update`` may set.
 DRAFT_FIELDS = (
     "lines",
@@ -55,10 +61,9 @@ def build_lines(raw_lines: object, products: Mapping[str, Product], currency: st
         if not isinstance(raw, Mapping):
             errors.append(FieldError(path, "must be an object"))
             continue
+        # computed fields a client may echo back from invoice.get are ignored
         data = {k: v for k, v in raw.items() if k not in ("net_amount", "id", "original_line_id")}
-        for key in data:
-            if key not in LINE_INPUT_FIELDS:
-                errors.append(FieldError(f"{path}.{key}", "unknown field"))
+        errors.extend(unknown_fields(Line, data, path))  # at any depth, with every other problem
         product_id = data.get("product_id")
         if product_id:
             product = products.get(str(product_id))
@@ -120,6 +125,7 @@ def draft_invoice(
             "client_id": client.id,
             "account_id": entity.account_id,
         },
+        as_input=True,
     )
     return price(invoice.model_copy(update={"lines": lines}), entity, client)
 
@@ -147,6 +153,7 @@ def update_draft(
             "entity_id": entity.id,
             "client_id": client.id,
         },
+        as_input=True,  # the stored draft's dump holds model fields only
     )
     if "lines" in data:
         lines = build_lines(data["lines"], products or {}, currency)
@@ -194,3 +201,20 @@ def duplicate(
 def default_dates(invoice: Invoice, today: date) -> Invoice:
     """Today's issue date on a draft that has none (for previews)."""
     return invoice if invoice.issue_date else invoice.model_copy(update={"issue_date": today})
+
+
+def preview(invoice: Invoice, entity: Entity, client: Client, today: date) -> Invoice:
+    """The draft as it would be issued today: the live entity and client as seller and buyer
+    (with the seller's logo and brand colour), default dates, VAT resolved for those parties.
+    Still a ``draft`` with no number — nothing here is kept."""
+    issue_date = invoice.issue_date or today
+    seller, buyer = freeze(entity, client)
+    shown = invoice.model_copy(
+        update={
+            "issue_date": issue_date,
+            "due_date": invoice.due_date or due_date_for(issue_date, entity, client),
+            "seller": seller,
+            "buyer": buyer,
+        }
+    )
+    return price(shown, seller, buyer)

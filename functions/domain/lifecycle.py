@@ -82,6 +82,15 @@ _VERBS = {
 }
 
 
+def with_article(word: str) -> str:
+    """``open`` → ``an open``, ``draft`` → ``a draft`` (every status starts as it sounds).
+
+    >>> with_article("uncollectible"), with_article("sent")
+    ('an uncollectible', 'a sent')
+    """
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def transition(status: str, action: str, *, full: bool | None = None, kind: str = "invoice") -> str:
     """New status after ``action`` on a document in ``status``, or raise InvalidState.
 
@@ -103,7 +112,7 @@ def transition(status: str, action: str, *, full: bool | None = None, kind: str 
         raise InvalidState(
             status,
             action,
-            f"cannot {_VERBS[action]} a {status} {document}"
+            f"cannot {_VERBS[action]} {with_article(status)} {document}"
             if kind == "credit_note"
             else f"cannot {_VERBS[action]} an invoice that is {status}",
         ) from None

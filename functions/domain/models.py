@@ -8,7 +8,13 @@ invoices and credit notes, lines, payments, timeline events.
   IBAN and BIC are checked for format and check digits and stored compact.
 - :func:`parse_model` turns pydantic's errors into :class:`ValidationFailed` with contract-style
   paths (``lines[2].quantity``, ``address.city``).
-- Unknown keys are ignored (services decide whether to refuse them).
+- Unknown keys: the models themselves ignore them, because they also read *stored* data, which
+  carries fields the services own (an invoice's ``client_name``, ``reminder_claim``, its frozen
+  seller's ``logo_blob``, ``pdf.blob_key`` ...). *Input* is parsed with pydantic's
+  ``extra="forbid"`` instead (``parse_model(..., as_input=True)``, :func:`unknown_fields`,
+  and every action's ``Params``), which applies to every nested model: an unknown key at any
+  depth is a 422 naming its path (``bank.bankgiro``, ``lines[0].foo``), for fields added
+  later too.
 
 EN 16931 mapping — field → business term (BT) / group (BG), for the e-invoice export
 (see :data:`EN16931` for the machine-readable table).
@@ -37,6 +43,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from stdnum import bic as stdnum_bic
@@ -399,7 +406,7 @@ class Entity(Record):
     locale: str = "en"
     default_vat_rate: Dec
     payment_terms_days: int = Field(default=30, ge=0, le=365)
-    number_reset: Literal["yearly", "never"] = "yearly"
+    number_reset: Literal["yearly", "monthly", "daily", "never"] = "yearly"
     invoice_number_pattern: str = DEFAULT_INVOICE_PATTERN
     credit_note_number_pattern: str = DEFAULT_CREDIT_NOTE_PATTERN
     next_invoice_number: int | None = Field(default=None, ge=1)
@@ -479,11 +486,27 @@ class Entity(Record):
     @field_validator("invoice_number_pattern", "credit_note_number_pattern")
     @classmethod
     def _pattern(cls, value: str, info: ValidationInfo) -> str:
-        reset = info.data.get("number_reset", "yearly")
+        # a refused number_reset is not in info.data: then only the syntax is judged here
+        reset = info.data.get("number_reset", "never")
         try:
             return validate_pattern(value, reset, info.field_name or "")
         except ValidationFailed as exc:
             raise ValueError(exc.details[0].message) from None
+
+    @model_validator(mode="after")
+    def _patterns_fit_the_reset(self) -> Entity:
+        """The default patterns show the whole counter period too (given patterns were checked
+        by :meth:`_pattern`): a ``daily`` reset with ``INV-{YYYY}-{SEQ:4}`` would print every
+        day's first number alike."""
+        errors = []
+        for name in ("invoice_number_pattern", "credit_note_number_pattern"):
+            try:
+                validate_pattern(getattr(self, name), self.number_reset, name)
+            except ValidationFailed as exc:
+                errors.append((name, exc.details[0].message))
+        if errors:
+            raise _field_errors(errors)
+        return self
 
 
 class VatVerification(DomainModel):
@@ -742,6 +765,9 @@ class TimelineEvent(DomainModel):
 # --------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------
+UNKNOWN_FIELD = "unknown field"
+
+
 def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
     """``("lines", 2, "quantity")`` → ``lines[2].quantity`` (under ``prefix`` if given)."""
     path = prefix
@@ -753,31 +779,64 @@ def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
     return path
 
 
+def _loc(item: Any) -> tuple[int | str, ...]:
+    """An error's location without pydantic's union-member tags (``list[str]`` ...)."""
+    return tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p))
+
+
 def field_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:
     """Pydantic errors as contract ``details`` entries, model-level problems expanded."""
     details: list[FieldError] = []
     for item in error.errors(include_url=False):
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p))
-        base = field_path(loc, prefix)
+        base = field_path(_loc(item), prefix)
         ctx = item.get("ctx") or {}
         if item["type"] == "fields" and "fields" in ctx:
             for sub, message in ctx["fields"]:
                 details.append(FieldError(f"{base}.{sub}" if base else sub, message))
+        elif item["type"] == "extra_forbidden":
+            details.append(FieldError(base or "body", UNKNOWN_FIELD))
         else:
             message = item["msg"].removeprefix("Value error, ")
             details.append(FieldError(base or "body", message))
     return details
 
 
-def parse_model(cls: type[M], data: Any, prefix: str = "") -> M:
+def parse_model(cls: type[M], data: Any, prefix: str = "", *, as_input: bool = False) -> M:
     """``cls.model_validate(data)`` raising :class:`ValidationFailed` with every field problem.
+
+    ``as_input``: ``data`` comes from a caller, so a key no model knows, at any depth, is one of
+    the problems (``extra="forbid"``); stored data is read without it.
 
     >>> parse_model(Line, {"quantity": "x"}, "lines[3]")
     Traceback (most recent call last):
     ...
     functions.domain.errors.ValidationFailed: lines[3].quantity: 'x' is not a decimal number
+    >>> parse_model(Address, {"country": "SE", "street_no": "4"}, "address", as_input=True)
+    Traceback (most recent call last):
+    ...
+    functions.domain.errors.ValidationFailed: address.street_no: unknown field
     """
     try:
-        return cls.model_validate(data)
+        return cls.model_validate(data, extra="forbid" if as_input else None)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc, prefix)) from None
+
+
+def unknown_fields(cls: type[BaseModel], data: Any, prefix: str = "") -> list[FieldError]:
+    """The keys of caller input ``data`` that ``cls`` has no field for, at any depth.
+
+    ``data`` may be partial (an update's changes): only unknown keys are reported, not what is
+    missing or malformed — the caller validates the complete record afterwards.
+
+    >>> unknown_fields(Entity, {"bank": {"iban": None, "bankgiro": "123-4567"}})
+    [FieldError(field='bank.bankgiro', message='unknown field')]
+    """
+    try:
+        cls.model_validate(data, extra="forbid")
+    except ValidationError as exc:
+        return [
+            FieldError(field_path(_loc(item), prefix) or "body", UNKNOWN_FIELD)
+            for item in exc.errors(include_url=False)
+            if item["type"] == "extra_forbidden"
+        ]
+    return []

@@ -4,11 +4,14 @@ A number is assigned only when a document is finalized, from the store's atomic 
 the same commit as the status change (the service does that; this module only says *which*
 counter and *how* to print the value). Invoices and credit notes are separate series.
 
-Pattern tokens: ``{YYYY}`` (issue year), ``{YY}``, ``{MM}`` (issue month), ``{SEQ}`` or
-``{SEQ:n}`` (the sequence, zero-padded to ``n`` digits; longer values are never truncated).
-Everything else is literal prefix/suffix text. ``number_reset: yearly`` restarts the sequence
-on 1 January of the issue year and therefore needs the year in the number, or two documents
-would share a number.
+Pattern tokens: ``{YYYY}`` (issue year), ``{YY}``, ``{MM}`` (issue month), ``{DD}`` (issue
+day), ``{SEQ}`` or ``{SEQ:n}`` (the sequence, zero-padded to ``n`` digits; longer values are
+never truncated). Everything else is literal prefix/suffix text.
+
+``number_reset`` says when the sequence starts again at 1: ``yearly`` (1 January), ``monthly``
+(the 1st), ``daily`` (every issue date) or ``never``. Each period has its own counter, so the
+number must show the whole period — the year for ``yearly``; year and month for ``monthly``;
+year, month and day for ``daily`` — or two documents would share a number.
 
 Typical service code::
 
@@ -33,7 +36,15 @@ DEFAULT_CREDIT_NOTE_PATTERN = "CN-{YYYY}-{SEQ:4}"
 
 _TOKEN = re.compile(r"\{([^{}]*)\}")
 _SEQ = re.compile(r"SEQ(?::(\d{1,2}))?")
-_DATE_TOKENS = {"YYYY", "YY", "MM"}
+_DATE_TOKENS = {"YYYY", "YY", "MM", "DD"}
+#: ``number_reset`` values and the date parts each needs in the number ("Y": {YYYY} or {YY}).
+RESETS: dict[str, tuple[str, ...]] = {
+    "yearly": ("Y",),
+    "monthly": ("Y", "MM"),
+    "daily": ("Y", "MM", "DD"),
+    "never": (),
+}
+_PART_NAMES = {"Y": "{YYYY} or {YY}", "MM": "{MM}", "DD": "{DD}"}
 #: Literal text allowed around the tokens: printable, no braces, no path/control characters.
 _LITERAL = re.compile(r"[A-Za-z0-9\-_/.#: ]*")
 MAX_NUMBER_LENGTH = 40
@@ -51,7 +62,8 @@ def validate_pattern(
             seq_tokens += 1
         elif token not in _DATE_TOKENS:
             raise ValidationFailed.one(
-                field, f"unknown token {{{token}}}; use {{YYYY}}, {{YY}}, {{MM}}, {{SEQ:n}}"
+                field,
+                f"unknown token {{{token}}}; use {{YYYY}}, {{YY}}, {{MM}}, {{DD}}, {{SEQ:n}}",
             )
     if seq_tokens != 1:
         raise ValidationFailed.one(field, "must contain {SEQ} or {SEQ:n} exactly once")
@@ -60,10 +72,18 @@ def validate_pattern(
         raise ValidationFailed.one(
             field, "may contain letters, digits, spaces and - _ / . # : around the tokens"
         )
-    if reset not in ("yearly", "never"):
-        raise ValidationFailed.one("number_reset", "must be yearly or never")
-    if reset == "yearly" and "{YYYY}" not in pattern and "{YY}" not in pattern:
-        raise ValidationFailed.one(field, "a yearly reset needs {YYYY} or {YY} in the pattern")
+    if reset not in RESETS:
+        raise ValidationFailed.one("number_reset", f"must be one of {', '.join(RESETS)}")
+    tokens = set(_TOKEN.findall(pattern))
+    if "YYYY" in tokens or "YY" in tokens:
+        tokens.add("Y")
+    missing = [_PART_NAMES[part] for part in RESETS[reset] if part not in tokens]
+    if missing:
+        raise ValidationFailed.one(
+            field,
+            f"a {reset} reset needs {' and '.join(missing)} in the pattern, "
+            "or numbers would repeat",
+        )
     if len(format_number(pattern, 1, date(2000, 1, 1))) > MAX_NUMBER_LENGTH:
         raise ValidationFailed.one(field, f"numbers would exceed {MAX_NUMBER_LENGTH} characters")
     return pattern
@@ -99,6 +119,7 @@ def format_number(pattern: str, seq: int, issue_date: date) -> str:
         "YYYY": f"{issue_date.year:04d}",
         "YY": f"{issue_date.year % 100:02d}",
         "MM": f"{issue_date.month:02d}",
+        "DD": f"{issue_date.day:02d}",
     }
 
     def render(match: re.Match[str]) -> str:
@@ -122,9 +143,14 @@ def series(kind: str) -> str:
 
 
 def period(reset: str, issue_date: date) -> str:
-    """The counter period: the issue year for ``yearly``, ``all`` for ``never``."""
+    """The counter period: ``2026`` (yearly), ``2026-03`` (monthly), ``2026-03-05`` (daily),
+    ``all`` (never)."""
     if reset == "yearly":
         return f"{issue_date.year:04d}"
+    if reset == "monthly":
+        return f"{issue_date.year:04d}-{issue_date.month:02d}"
+    if reset == "daily":
+        return issue_date.isoformat()
     if reset == "never":
         return "all"
     raise ValueError(f"unknown number_reset {reset!r}")
@@ -133,10 +159,10 @@ def period(reset: str, issue_date: date) -> str:
 def counter_name(entity_id: str, kind: str, pattern: str, reset: str, issue_date: date) -> str:
     """Store counter key of the series and period a document issued on ``issue_date`` falls in.
 
-    ``number:ent_1:invoice:2026`` (yearly) or ``number:ent_1:credit_note:all`` (never). The
-    pattern is deliberately not part of the key: changing the prefix mid-year continues the
-    sequence instead of restarting it (which could print a number twice). ``pattern`` is
-    accepted so the signature stays stable if a future reset (monthly) needs it.
+    ``number:ent_1:invoice:2026`` (yearly), ``...:2026-03`` (monthly), ``...:2026-03-05``
+    (daily) or ``number:ent_1:credit_note:all`` (never). The pattern is deliberately not part
+    of the key: changing the prefix mid-period continues the sequence instead of restarting it
+    (which could print a number twice).
     """
     del pattern
     return f"number:{entity_id}:{series(kind)}:{period(reset, issue_date)}"

@@ -1,4 +1,5 @@
-"""Lambda entry point of the daily overdue run (EventBridge Scheduler, 07:00 UTC).
+"""Lambda entry point of the daily run (EventBridge Scheduler, 07:00 UTC): every job of
+``functions.daily`` (overdue marking and reminders today), under the store's daily lease.
 
 ``today`` is the date of the event's ``time`` (EventBridge / Scheduler's
 ``<aws.scheduler.scheduled-time>``), or an explicit ``"today": "YYYY-MM-DD"`` (manual runs),
@@ -14,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from .job import run_overdue
+from functions.daily.run import run_daily
 
 logger = Logger(service="billow-overdue")
 
@@ -42,8 +43,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     today = today_from_event(event)
     store = open_store()
     try:
-        counts = run_overdue(store, today, {"mailer": get_mailer()})
+        result = run_daily(store, today, {"mailer": get_mailer()})
     finally:
         store.close()
-    logger.info("overdue run finished", extra=counts)
-    return counts
+    logger.info("daily run finished", extra=result)
+    return result

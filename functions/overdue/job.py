@@ -10,18 +10,22 @@ For every account's ``open``/``sent``/``overdue`` invoice with ``due_date`` befo
   sent. Timeline ``reminder_sent`` with the level.
 
 Exactly once per level, also with two runs at the same time (the local server's 07:00 run and
-``billow overdue`` by hand): before mailing, the run *claims* the reminder on the invoice
+``billow daily`` by hand): before mailing, the run *claims* the reminder on the invoice
 (``reminder_claim: {"level", "on"}``) in a versioned transaction; only the run whose claim
-committed sends. After the mail the level is recorded and the claim cleared. A failed mail
-keeps the claim for that day (nothing is retried the same day; the next day's run tries again),
-and so does a run that died between claim and record — the next day resends rather than never.
+committed sends. Each reminder handed to the mail transport is recorded at once (the level
+sent, the claim cleared) in its own commit when the transport sends at once (SMTP, SES), so a
+run killed half-way leaves at most the one mail in flight unrecorded; the outbox, which makes
+a batch durable at its end, has it recorded once the batch is. A failed mail keeps the claim
+for that day (nothing is retried the same day; the next day's run tries again), and so does a
+run that died between claim and record: the next day sends what it had claimed but not sent,
+rather than never.
 Running twice on one day therefore changes and sends nothing the second time.
 
 Batches. A commit is the expensive part (SQLite fsyncs every one; DynamoDB pays a round trip),
 so the run handles the candidates a batch at a time (:func:`batch_size` invoices, fewer on a
 store whose transactions hold a limited number of items): one transaction claims the whole
 batch, its reminders are mailed (inside the mailer's ``batch()`` when it has one, so the outbox
-waits for the disk once per batch, not once per mail), and one transaction records them. Each
+waits for the disk once per batch, not once per mail), each recorded as it is sent. Each
 invoice is re-read inside the transaction and written with its version checked, so a user's
 concurrent edit either lands first (and is seen) or makes the batch's commit fail with a
 :class:`VersionConflict` naming that invoice: the run then handles that invoice alone (re-read,
@@ -324,9 +328,20 @@ class _Run:
         return new, plan
 
     # --- stage 2: mail the claimed reminders --------------------------------------------------
+    def record_sent(self, outcome: _Outcome) -> bool:
+        """Record one reminder the transport took, in its own commit (see the module doc)."""
+        try:
+            self.transact(lambda tx: self.stage_record(tx, outcome))
+        except Exception:
+            self.error(outcome.key, "record")  # left for the batch's record step
+            return False
+        self.counts["reminders_sent"] += 1
+        return True
+
     def mail_reminders(self, claimed: list[_Claimed]) -> list[_Outcome]:
-        """Mail each claimed reminder; the mailer's ``batch()`` (if any) makes them durable
-        together at the end — a failure there means none of the batch counts as sent."""
+        """Mail each claimed reminder, recording each one sent at once; returns the outcomes
+        not recorded yet (failures, for the batch's record step). The mailer's ``batch()``
+        (if any) makes the files durable together at the end."""
         from functions.mail.transport import MailConfigurationError, MailDeliveryError
 
         outcomes: list[_Outcome] = []
@@ -339,10 +354,15 @@ class _Run:
         except (MailDeliveryError, MailConfigurationError) as exc:
             reason = getattr(exc, "message", None) or str(exc)
             return [_Outcome(c, reason=reason) for c in claimed]
+        # a transport that sends at once (SMTP, SES): record each mail as it goes out; one that
+        # makes a batch durable at its end (the outbox): record once the batch is confirmed
+        at_once = batch is None
         try:
             with group:
                 for c in claimed:
-                    outcomes.append(self.mail_one(mailer, c))
+                    outcome = self.mail_one(mailer, c)
+                    if not (at_once and not outcome.reason and self.record_sent(outcome)):
+                        outcomes.append(outcome)
         except (MailDeliveryError, MailConfigurationError) as exc:
             reason = getattr(exc, "message", None) or str(exc)
             outcomes = [o if o.reason else _Outcome(o.claimed, reason=reason) for o in outcomes]

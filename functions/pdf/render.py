@@ -38,6 +38,7 @@ from reportlab.pdfgen.canvas import Canvas
 from . import epc_qr
 from . import formatting as fmt
 from .labels import labels_for, mention, unit
+from .watermark import draw_draft_mark
 
 __all__ = ["filename_for", "render_invoice_pdf"]
 
@@ -224,6 +225,14 @@ def fit(text: str, font: str, size: float, max_width: float) -> str:
         out += ch
         used += cw
     return out.rstrip() + "…"
+
+
+def fit_size(text: str, font: str, size: float, max_width: float, smallest: float) -> float:
+    """The largest size from ``size`` down to ``smallest`` (half points) at which ``text``
+    fits ``max_width`` on one line; ``smallest`` when even that does not fit."""
+    while size > smallest and width(text, font, size) > max_width:
+        size -= 0.5
+    return max(size, smallest)
 
 
 # ----------------------------------------------------------------------------- logo cache
@@ -546,6 +555,8 @@ class _Renderer:
     # -------------------------------------------------------------------- page chrome
     def _chrome(self, c: Canvas, pen: Pen, page: int) -> None:
         L, R, W, H = self.L, self.R, self.W, self.H
+        if self.inv.get("status") == "draft":  # a preview, not a document
+            draw_draft_mark(c, W, H, self.lab["draft"].upper(), BOLD, self.brand)
         c.setFillColorRGB(*self.brand)
         box(c, 0, H - 5, W, 5)
         if page > 1:
@@ -716,15 +727,12 @@ class _Renderer:
         if self.is_credit and original:
             meta.append((self.lab["original_invoice"], original))
         meta_x = R - col_w
-        meta_rows: list[tuple[str, list[str]]] = []
-        for label, value in meta:
-            label_w = width(label, FONT, 8.5) + 10
-            meta_rows.append((label, wrap(value, BOLD, 8.5, max(col_w - label_w, 40))))
+        meta_rows = [self._meta_row(label, value, col_w) for label, value in meta]
 
         def block_height(lines: list[tuple[str, str, float, Color]]) -> float:
             return 14 + sum(s * 1.38 for _, _, s, _ in lines)
 
-        meta_h = 14 + sum(12.0 * len(v) for _, v in meta_rows)
+        meta_h = 14 + sum(12.0 * (len(v) + below) for _, v, _, below in meta_rows)
         height = max([block_height(b[2]) for b in blocks] + [meta_h])
 
         def draw(c: Canvas, pen: Pen, y: float) -> None:
@@ -736,13 +744,28 @@ class _Renderer:
                     yy -= size * 1.38
             pen.text(meta_x, y - 7, self.lab["details"].upper(), BOLD, 7, MUTED, char_space=0.6)
             yy = y - 22
-            for label, values in meta_rows:
+            for label, values, size, below in meta_rows:
                 pen.text(meta_x, yy, label, FONT, 8.5, MUTED)
+                if below:
+                    yy -= 12
                 for v in values:
-                    pen.text(R, yy, v, BOLD, 8.5, INK, "right")
+                    pen.text(R, yy, v, BOLD, size, INK, "right")
                     yy -= 12
 
         layout.place(height + 22, draw)
+
+    @staticmethod
+    def _meta_row(label: str, value: str, col_w: float) -> tuple[str, list[str], float, bool]:
+        """(label, value lines, size, value below the label) of one row of the details box.
+
+        A value that does not fit beside its label goes below it, across the column, made
+        smaller until it fits on one line: a document number split over two lines is misread
+        and mis-copied. Only a value too long even then is wrapped."""
+        beside = col_w - width(label, FONT, 8.5) - 10
+        if width(value, BOLD, 8.5) <= beside:
+            return label, [value], 8.5, False
+        size = fit_size(value, BOLD, 8.5, col_w, 6.5)
+        return label, wrap(value, BOLD, size, col_w), size, True
 
     # -------------------------------------------------------------------- lines table
     def _columns(self, lines: list[dict[str, Any]]) -> list[tuple[str, str, float, str]]:
@@ -1014,7 +1037,8 @@ class _Renderer:
             rows.append((lab["pay_by"], self.date(inv.get("due_date"))))
 
         qr = None
-        if iban and self.currency == "EUR" and due > 0:
+        # a draft is not payable: no code a banking app would pay from
+        if iban and self.currency == "EUR" and due > 0 and inv.get("status") != "draft":
             payload = epc_qr.epc_payload(
                 name=holder,
                 iban=iban,

@@ -94,11 +94,8 @@ def rendered_event(reference: dict[str, str], at: str, actor: str | None = None)
         "type": "pdf_rendered",
         "at": at,
         "actor": actor,
-        "data": {
-            "sha256": reference["sha256"],
-            "filename": reference["filename"],
-            "blob_key": reference["blob_key"],
-        },
+        # the blob key is internal (it is kept on the invoice's ``pdf``, never shown)
+        "data": {"sha256": reference["sha256"], "filename": reference["filename"]},
     }
 
 
@@ -115,7 +112,7 @@ def record_rendered(
         rec = tx.get(INVOICES, invoice_id)
         if rec is None or rec.data.get("pdf"):
             return
-        pdf = {"sha256": reference["sha256"], "filename": reference["filename"]}
+        pdf = {k: reference[k] for k in ("blob_key", "sha256", "filename")}
         tx.put(
             INVOICES,
             invoice_id,

@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import Field
 
-from storage_adapter import Sort, Transaction
+from storage_adapter import Filter, Record, Sort, Transaction
 
 from .auth import issue_credential
 from .common import hash_secret, load, new_id
+from .records import ListParams, list_page
 from .registry import Context, Params, action
 
 PUBLIC = ("id", "object", "name", "created_at", "last_used_at")
@@ -19,7 +20,7 @@ class ApiKeyCreate(Params):
     name: str = Field(min_length=1, max_length=100)
 
 
-class ApiKeyList(Params):
+class ApiKeyList(ListParams):
     pass
 
 
@@ -57,12 +58,20 @@ def create_api_key(ctx: Context, p: ApiKeyCreate) -> dict[str, Any]:
 
 @action("apikey.list", ApiKeyList, mutating=False)
 def list_api_keys(ctx: Context, p: ApiKeyList) -> dict[str, Any]:
-    """The account's live keys (never the key itself). At most a few dozen, so one page."""
-    page = ctx.store.query(
-        "apikeys", account_id=ctx.require_account(), sort=Sort("created_at", descending=False)
+    """The account's live keys, oldest first, paged like every list (never the key itself)."""
+
+    def represent(rec: Record) -> dict[str, Any]:
+        return _public(rec.data)
+
+    return list_page(
+        ctx,
+        "apikeys",
+        p,
+        allowed_fields=PUBLIC,
+        filters=[Filter("revoked_at", "eq", None)],
+        sort=Sort("created_at", descending=False),
+        represent=represent,
     )
-    items = [_public(r.data) for r in page.items if not r.data.get("revoked_at")]
-    return {"items": items, "total": len(items), "page": 1, "pages": 1, "limit": len(items)}
 
 
 @action("apikey.revoke", ApiKeyRevoke)

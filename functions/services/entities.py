@@ -107,16 +107,14 @@ def _entity_logo_finisher(
     moved to a blob on its next update.
     """
     account_id = ctx.require_account()
-    new_blob: dict[str, str] | None = None
+    new_logo: tuple[bytes, str] | None = None
     invalid: ValidationFailed | None = None
     if changes.get("logo") is not None:
         try:
-            data, content_type = decode_logo(changes["logo"])
+            new_logo = decode_logo(changes["logo"])
         except ValidationFailed as exc:
             # reported with every other problem: the domain model rejects the same value
             invalid = exc
-        else:
-            new_blob = store_logo(ctx.store, account_id, data, content_type)
 
     def finish(old: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         if invalid is not None:
@@ -126,7 +124,8 @@ def _entity_logo_finisher(
         data.pop("logo_blob", None)
         blob: object = None
         if "logo" in changes:
-            blob = new_blob
+            # written only once the whole record is valid: a refused request writes nothing
+            blob = store_logo(ctx.store, account_id, *new_logo) if new_logo else None
         elif old.get("logo_blob"):
             blob = old["logo_blob"]
         elif legacy:

@@ -10,7 +10,8 @@ domain :class:`~functions.domain.models.Invoice` dumped to JSON (without ``accou
 
 - ``client_name`` / ``client_email``: denormalised from the client (the frozen buyer once
   finalized) so that ``invoice.list`` can search and sort in the store's query;
-- ``pdf.blob_key``: where the stored PDF lives (besides the contract's ``sha256``/``filename``);
+- ``pdf.blob_key``: where the stored PDF lives (besides the contract's ``sha256``/``filename``;
+  internal, left out of every answer by :func:`present`);
 - ``credit_note_ids`` (originals), ``original_invoice_number`` (credit notes);
 - ``reminder_level`` and the overdue job's claim fields (see ``functions/overdue/job.py``).
 
@@ -24,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, WithJsonSchema, field_validator
 
 from functions.domain.drafts import draft_invoice, duplicate, product_ids, update_draft
 from functions.domain.errors import NotFound, ValidationFailed
@@ -115,8 +116,12 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
 
 
 def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
-    """The public representation: stored data plus the record's ``version``."""
+    """The public representation: stored data plus the record's ``version``, without the
+    bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file)."""
     data = {k: v for k, v in rec.data.items() if k not in INTERNAL_FIELDS}
+    pdf = data.get("pdf")
+    if isinstance(pdf, dict) and "blob_key" in pdf:
+        data["pdf"] = {k: v for k, v in pdf.items() if k != "blob_key"}
     data["version"] = rec.version
     if fields is not None:
         return {f: data.get(f) for f in fields}
@@ -203,10 +208,18 @@ class _DraftFields(Params):
         return {k: getattr(self, k) for k in names if k in self.model_fields_set}
 
 
+#: Lines arrive as plain objects (``functions.domain.drafts.build_lines`` fills in product
+#: defaults, then validates each as a ``Line``, unknown keys refused); documented as ``Line``.
+LineInputs = Annotated[
+    list[dict[str, Any]],
+    WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/Line"}}),
+]
+
+
 class InvoiceCreate(_DraftFields):
     entity_id: str
     client_id: str
-    lines: list[dict[str, Any]] = Field(default_factory=list)
+    lines: LineInputs = Field(default_factory=list)
 
 
 class InvoiceUpdate(_DraftFields):
@@ -214,7 +227,7 @@ class InvoiceUpdate(_DraftFields):
     version: int | None = None
     entity_id: str | None = None
     client_id: str | None = None
-    lines: list[dict[str, Any]] | None = None
+    lines: LineInputs | None = None
 
 
 class InvoiceRef(Params):

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from functions.domain.credit import apply_credit, build_credit_note
+from functions.domain.drafts import preview
 from functions.domain.finalize import complete_finalize, prepare_finalize, series_counter
 from functions.domain.models import Entity, Invoice, parse_model
 from storage_adapter import Record, Transaction
@@ -35,6 +36,7 @@ from .invoices import (
     INVOICES,
     InvoiceRef,
     load_client,
+    load_entity,
     load_invoice,
     mutate,
     now_utc,
@@ -43,6 +45,9 @@ from .invoices import (
     timeline_stream,
     to_invoice,
     today,
+)
+from .invoices import (
+    INTERNAL_FIELDS as INTERNAL,
 )
 from .registry import Context, Params, action
 
@@ -69,6 +74,24 @@ def render(ctx: Context, rec: Record) -> dict[str, str]:
     The frozen seller names its logo (``seller.logo_blob``), so the renderer needs nothing else.
     """
     result = _renderer(ctx)(ctx.store, present(rec))
+    if not isinstance(result, dict) or "error" in result or "blob_key" not in result:
+        raise RuntimeError(f"the PDF renderer failed: {result!r}")
+    return {k: result[k] for k in ("blob_key", "sha256", "filename")}
+
+
+def render_preview(ctx: Context, rec: Record) -> dict[str, str]:
+    """Render a draft as it would be issued today, with the live entity and client (names,
+    addresses, logo, brand colour; ``functions.domain.drafts.preview``). The PDF is kept as a
+    blob for the download link only: the draft records no PDF and no timeline event."""
+    invoice = to_invoice(rec)
+    shown = preview(
+        invoice,
+        load_entity(ctx, invoice.entity_id),
+        load_client(ctx, invoice.client_id),
+        today(ctx),
+    )
+    data = {**stored_data(shown, rec.data), "version": rec.version}
+    result = _renderer(ctx)(ctx.store, {k: v for k, v in data.items() if k not in INTERNAL})
     if not isinstance(result, dict) or "error" in result or "blob_key" not in result:
         raise RuntimeError(f"the PDF renderer failed: {result!r}")
     return {k: result[k] for k in ("blob_key", "sha256", "filename")}
@@ -135,14 +158,15 @@ def invoice_pdf(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
     """A signed download link, valid 15 minutes, for the document's PDF.
 
     Finalized documents: the stored PDF (rendered now, once, if finalize could not). Drafts:
-    a preview rendered from the current draft (not recorded; named after the invoice id).
+    a preview (:func:`render_preview`), marked DRAFT and named ``DRAFT-<id>.pdf``.
     """
     rec = load_invoice(ctx, p.invoice_id)
     if rec.data.get("status") == "draft":
-        reference = render(ctx, rec)
+        reference = render_preview(ctx, rec)
+        filename = f"DRAFT-{rec.key}.pdf"
     else:
         rec, reference = ensure_pdf(ctx, rec)
-    filename = reference.get("filename") or f"{rec.data.get('number') or rec.key}.pdf"
+        filename = reference.get("filename") or f"{rec.data.get('number') or rec.key}.pdf"
     url, expires = ctx.store.blob_url(
         reference["blob_key"], filename=filename, expires_in=PDF_LINK_SECONDS
     )

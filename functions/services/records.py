@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.domain.errors import FieldError, ValidationFailed
-from functions.domain.models import parse_model
+from functions.domain.models import UNKNOWN_FIELD, parse_model
+from functions.domain.models import unknown_fields as unknown_input
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
 from .common import as_conflict, check_version, load, new_id
@@ -36,10 +37,18 @@ def writable_fields(model: type[BaseModel], read_only: Iterable[str] = ()) -> fr
     return frozenset(model.model_fields) - READ_ONLY - frozenset(read_only)
 
 
-def unknown_fields(fields: dict[str, Any], allowed: Iterable[str]) -> list[FieldError]:
-    """Fields the action does not take (the domain models would silently ignore them)."""
+def unknown_fields(
+    model: type[BaseModel], fields: dict[str, Any], allowed: Iterable[str]
+) -> list[FieldError]:
+    """Fields the action does not take: the model's read-only ones, and keys the model has no
+    field for at any depth (``bank.bankgiro``; the domain models would silently ignore them)."""
     allowed = set(allowed)
-    return [FieldError(k, "unknown field") for k in sorted(fields) if k not in allowed]
+    read_only = [
+        FieldError(k, UNKNOWN_FIELD)
+        for k in sorted(fields)
+        if k in model.model_fields and k not in allowed
+    ]
+    return read_only + unknown_input(model, fields)
 
 
 def validate(model: type[M], data: dict[str, Any], unknown: list[FieldError]) -> M:
@@ -85,7 +94,7 @@ def create_record(
     ``finish(data)`` may rework the validated data just before it is stored (fields the
     model does not keep); ``represent`` gives the answer for the stored record."""
     account_id = ctx.require_account()
-    unknown = unknown_fields(fields, writable_fields(model, read_only))
+    unknown = unknown_fields(model, fields, writable_fields(model, read_only))
     record_id = new_id(prefix)
     now = ctx.timestamp
     fields = {k: v for k, v in fields.items() if k not in {u.field for u in unknown}}
@@ -118,7 +127,7 @@ def update_record(
     ``finish(old_data, validated_data)`` may rework the validated data just before the write
     (fields the model does not keep); ``represent`` gives the answer for the stored record.
     """
-    unknown = unknown_fields(changes, writable_fields(model, read_only))
+    unknown = unknown_fields(model, changes, writable_fields(model, read_only))
     changes = {k: v for k, v in changes.items() if k not in {u.field for u in unknown}}
 
     def run(tx: Transaction) -> Record:

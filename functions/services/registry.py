@@ -27,9 +27,22 @@ from storage_adapter import Store
 
 
 class Params(BaseModel):
-    """Base of every action's parameter model: unknown fields are refused (422 names them)."""
+    """Base of every action's parameter model: unknown fields are refused (422 names them).
+
+    Parameters are input, so they are validated with ``extra="forbid"`` at every depth: a
+    domain model typed into a parameter (they ignore unknown keys, to read stored data) refuses
+    them here too, and so does any field added later. A model that takes loose fields on
+    purpose (``extra="allow"``, the catalogue's create/update) checks them itself
+    (``functions.services.records``).
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def model_validate(cls, obj: Any, *, extra: Any = None, **kwargs: Any) -> Any:
+        if extra is None and cls.model_config.get("extra") != "allow":
+            extra = "forbid"
+        return super().model_validate(obj, extra=extra, **kwargs)
 
 
 @dataclass

@@ -335,7 +335,7 @@ def test_sign_in_invoice_finalize_download_and_overdue_on_aws(stack: Deployment)
     run_day = date.fromisoformat(invoice["due_date"]) + timedelta(days=7)
     event = {"time": f"{run_day.isoformat()}T07:00:00Z", "source": "aws.scheduler"}
     stack.run_as("OverdueFunction")
-    counts = overdue_handler(event, LocalContext("overdue-1"))
+    counts = overdue_handler(event, LocalContext("overdue-1"))["jobs"]["overdue"]
     assert counts["marked_overdue"] == 1
     assert counts["reminders_sent"] == 1
 
@@ -354,7 +354,7 @@ def test_sign_in_invoice_finalize_download_and_overdue_on_aws(stack: Deployment)
 
     # --- a second run the same day changes and sends nothing ---------------------------------
     stack.run_as("OverdueFunction")
-    again = overdue_handler(event, LocalContext("overdue-2"))
+    again = overdue_handler(event, LocalContext("overdue-2"))["jobs"]["overdue"]
     assert again["marked_overdue"] == 0
     assert again["reminders_sent"] == 0
     assert len(stack.mails_to(client_email)) == 1

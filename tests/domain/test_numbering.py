@@ -39,7 +39,7 @@ def test_format_number(pattern, seq, expected):
         "",
         "INV-{YYYY}",
         "INV-{SEQ}-{SEQ:2}",
-        "INV-{DD}-{SEQ}",
+        "INV-{HH}-{SEQ}",
         "INV-{seq}",
         "INV\n{SEQ}",
         "../{SEQ}" + "x" * 50,

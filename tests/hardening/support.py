@@ -95,11 +95,16 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "apikey.list": {},
     "apikey.revoke": {"apikey_id": "{apikey}"},
     "entity.create": entity_params(),
-    "entity.update": {"entity_id": "{entity}", "name": "Renamed"},
+    "entity.update": {
+        "entity_id": "{entity}",
+        "name": "Renamed",
+        "address": {"line2": "Hinterhaus"},
+        "bank": {"account_holder": "Acme GmbH"},
+    },
     "entity.get": {"entity_id": "{entity}"},
     "entity.list": {"limit": 5, "page": 1, "fields": ["id", "name"]},
     "client.create": client_params(vat_number=None),
-    "client.update": {"client_id": "{client}", "notes": "n"},
+    "client.update": {"client_id": "{client}", "notes": "n", "address": {"city": "Utrecht"}},
     "client.get": {"client_id": "{client}"},
     "client.list": {"q": "glob", "limit": 10},
     "client.archive": {"client_id": "{client}"},
@@ -136,6 +141,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": "{void}"},
     "invoice.timeline": {"invoice_id": "{credit_note}"},
     "report.summary": {"currency": "EUR"},
+    "vat.rates": {"country": "DE"},
 }
 
 #: Left out of the valid-request mutations: success would end the session every later example

@@ -270,6 +270,72 @@ def test_random_and_mutated_bodies(
     _check(world, name, raw, key, idem)
 
 
+#: Objects whose keys are the caller's (``{str: str}`` maps), not fields.
+FREE_FORM = {"metadata"}
+
+
+def object_paths(value: Any, path: str = "") -> list[str]:
+    """The contract path of every JSON object in ``value`` (``""`` for the body itself, then
+    ``address``, ``lines[0]`` ...), free-form maps left out."""
+    paths: list[str] = []
+    if isinstance(value, dict):
+        paths.append(path)
+        for key, item in value.items():
+            if key not in FREE_FORM:
+                paths += object_paths(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            paths += object_paths(item, f"{path}[{index}]")
+    return paths
+
+
+def with_key(value: Any, path: str, key: str) -> Any:
+    """A deep copy of ``value`` whose object at ``path`` has one more ``key``."""
+    value = json.loads(json.dumps(value))
+    target = value
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        target = target[int(part[1:-1])] if part.startswith("[") else target[part]
+    target[key] = "1"
+    return value
+
+
+UNKNOWN_KEY_CASES = [
+    (name, path) for name in ACTION_NAMES for path in object_paths(TEMPLATES[name])
+]
+
+
+def test_every_nested_object_is_covered() -> None:
+    """The valid examples reach into every kind of nested input object."""
+    paths = {path for _, path in UNKNOWN_KEY_CASES}
+    assert {"address", "bank", "lines[0]", "lines[1]"} <= paths
+
+
+@pytest.mark.parametrize(("name", "path"), UNKNOWN_KEY_CASES)
+def test_an_unknown_field_at_any_depth_is_refused_by_name(
+    world: World, name: str, path: str
+) -> None:
+    """Unknown fields are refused at every depth, never dropped: one more key in any object of
+    a valid request is a 422 naming its full path, and nothing is written."""
+    ids = dict(world.ann.ids)
+    ids["fresh_draft"] = ok(
+        "invoice.create",
+        world.ann.session,
+        entity_id=ids["entity"],
+        client_id=ids["client"],
+        lines=LINES,
+    )["id"]
+    key = "unknown_x"
+    body = with_key({"action": name, **fill(TEMPLATES[name], ids)}, path, key)
+    before = snapshot(world.data_dir, MAY_CHANGE_ON_FAILURE)
+    status, answer, headers = _send(encode(body), world.ann.session, None)
+    assert status == 422, (name, path, answer)
+    check_error_shape(status, answer, headers)
+    field = f"{path}.{key}" if path else key
+    assert [d["field"] for d in answer["error"]["details"]] == [field], answer
+    assert answer["error"]["details"][0]["message"] == "unknown field"
+    assert diff(before, snapshot(world.data_dir, MAY_CHANGE_ON_FAILURE)) == []
+
+
 NOT_OBJECTS = st.one_of(
     st.binary(max_size=64),
     st.text(max_size=64),

@@ -40,12 +40,12 @@ def test_overdue_and_pdf_commands_work_on_the_served_data(server: Server, tmp_pa
         "overdue", "--today", "2026-03-01", "--data-dir", str(server.data_dir), cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["marked_overdue"] == 1
+    assert json.loads(done.stdout)["jobs"]["overdue"]["marked_overdue"] == 1
     assert api("invoice.get", invoice_id=inv["id"])["status"] == "overdue"
     again = _run(
         "overdue", "--today", "2026-03-01", "--data-dir", str(server.data_dir), cwd=tmp_path
     )
-    assert json.loads(again.stdout)["marked_overdue"] == 0
+    assert json.loads(again.stdout)["jobs"]["overdue"]["marked_overdue"] == 0
 
     source = tmp_path / "invoice.json"
     source.write_text(json.dumps(api("invoice.get", invoice_id=inv["id"])))

@@ -91,3 +91,8 @@ def draft(ctx: Context, ids: dict[str, str], **extra: Any) -> dict[str, Any]:
         **extra,
     }
     return act(ctx, "invoice.create", **params)
+
+
+def pdf_key(store: Store, invoice: dict[str, Any]) -> str:
+    """Where the store keeps the invoice's PDF (internal: answers never name it)."""
+    return store.get("invoices", invoice["id"]).data["pdf"]["blob_key"]

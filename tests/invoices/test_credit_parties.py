@@ -7,7 +7,7 @@ import io
 
 from pypdf import PdfReader
 
-from .support import act, draft, seed
+from .support import act, draft, pdf_key, seed
 from .test_logos import data_url, pdf_image_sizes, png
 
 
@@ -48,7 +48,7 @@ def test_credit_note_keeps_the_original_parties(ctx, store):
 
     text = "".join(
         p.extract_text()
-        for p in PdfReader(io.BytesIO(store.get_blob(note["pdf"]["blob_key"]).data)).pages
+        for p in PdfReader(io.BytesIO(store.get_blob(pdf_key(store, note)).data)).pages
     )
     assert "Ring 5" in text and "München" in text and "Hamburg" not in text
     assert "Hauptstr. 1" in text and "Köln" not in text

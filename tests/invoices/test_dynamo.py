@@ -15,7 +15,7 @@ from functions.mail.transport import OutboxMailer
 from functions.overdue.job import run_overdue
 from tests.support.moto_server import dynamo_store, moto_endpoint  # noqa: F401
 
-from .support import act, draft, make_ctx, seed
+from .support import act, draft, make_ctx, pdf_key, seed
 
 pytestmark = pytest.mark.aws
 
@@ -27,7 +27,7 @@ def test_lifecycle_and_overdue_on_dynamodb(dynamo_store, tmp_path: Path):  # noq
     first = act(ctx, "invoice.finalize", invoice_id=draft(ctx, ids)["id"])
     second = act(ctx, "invoice.finalize", invoice_id=draft(ctx, ids)["id"])
     assert (first["number"], second["number"]) == ("INV-2026-0001", "INV-2026-0002")
-    blob = dynamo_store.get_blob(first["pdf"]["blob_key"])
+    blob = dynamo_store.get_blob(pdf_key(dynamo_store, first))
     assert blob is not None and blob.data.startswith(b"%PDF-")
 
     act(ctx, "invoice.send", invoice_id=first["id"])

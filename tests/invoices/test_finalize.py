@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from functions.domain.errors import InvalidState, ValidationFailed
 from functions.pdf.store import render_and_store
 
-from .support import SELLER, act, draft, make_ctx, seed
+from .support import SELLER, act, draft, make_ctx, pdf_key, seed
 
 
 def test_finalize_numbers_freezes_and_renders(ctx, ids, store):
@@ -29,7 +29,7 @@ def test_finalize_numbers_freezes_and_renders(ctx, ids, store):
     assert fin["total"] == inv["total"]
 
     # The stored PDF is the one named on the invoice, with the number printed in it.
-    blob = store.get_blob(fin["pdf"]["blob_key"])
+    blob = store.get_blob(pdf_key(store, fin))
     assert blob is not None and blob.content_type == "application/pdf"
     assert hashlib.sha256(blob.data).hexdigest() == fin["pdf"]["sha256"]
     assert fin["pdf"]["filename"] == "INV-2026-0001.pdf"
@@ -172,7 +172,7 @@ def test_pdf_link_is_signed_and_expires_in_15_minutes(ctx, ids, store):
 def test_draft_pdf_is_a_preview_not_recorded(ctx, ids):
     inv = draft(ctx, ids)
     link = act(ctx, "invoice.pdf", invoice_id=inv["id"])
-    assert link["filename"] == f"{inv['id']}.pdf"
+    assert link["filename"] == f"DRAFT-{inv['id']}.pdf"
     assert act(ctx, "invoice.get", invoice_id=inv["id"])["pdf"] is None
 
 

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from functions.domain.errors import ValidationFailed
 from functions.pdf.store import render_and_store, seller_logo
 
-from .support import ACCOUNT, CLIENT, SELLER, act, draft
+from .support import ACCOUNT, CLIENT, SELLER, act, draft, pdf_key
 
 
 def png(width: int, height: int, rgb: bytes = b"\x2f\x5b\xea", filler: bytes = b"") -> bytes:
@@ -43,7 +43,7 @@ def data_url(image: bytes, kind: str = "png") -> str:
 
 def pdf_image_sizes(store, invoice: dict) -> list[tuple[int, int]]:
     """(width, height) of the images on the first page of the invoice's stored PDF."""
-    blob = store.get_blob(invoice["pdf"]["blob_key"])
+    blob = store.get_blob(pdf_key(store, invoice))
     return image_sizes(blob.data)
 
 

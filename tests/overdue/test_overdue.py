@@ -251,7 +251,8 @@ def test_lambda_handler_runs_on_the_configured_store(ctx, store, tmp_path, monke
         invoked_function_arn="arn:aws:lambda:eu-central-1:000000000000:function:billow-overdue",
         aws_request_id="req-1",
     )
-    counts = lambda_handler({"time": "2026-12-12T07:00:00Z"}, context)
+    result = lambda_handler({"time": "2026-12-12T07:00:00Z"}, context)
+    counts = result["jobs"]["overdue"]  # the daily run's overdue job
     assert counts["marked_overdue"] == 1 and counts["reminders_sent"] == 1
     assert len(_mails(data_dir / "outbox")) == 1
     assert act(ctx, "invoice.get", invoice_id=inv["id"])["status"] == "overdue"

@@ -46,9 +46,9 @@ class _Clock:
 def test_local_server_scheduler_runs_the_overdue_job_at_seven_utc_and_survives_a_failure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Issue 4/6: `billow serve` runs the daily overdue job in-process at 07:00 UTC. Only
-    ``next_run`` was tested; this drives the scheduler loop itself: it sleeps until 07:00,
-    runs the job, keeps going after a failing run, and stops when asked."""
+    """Issue 4/6: `billow serve` runs the daily run in-process at start and at 07:00 UTC. Only
+    ``next_run`` was tested; this drives the scheduler loop itself: it runs at once, sleeps
+    until 07:00, runs again, keeps going after a failing run, and stops when asked."""
     from infra import server
 
     now = datetime(2026, 11, 21, 6, 30, tzinfo=UTC)
@@ -67,13 +67,13 @@ def test_local_server_scheduler_runs_the_overdue_job_at_seven_utc_and_survives_a
         return {"marked_overdue": 0}
 
     monkeypatch.setattr(server, "datetime", FakeDatetime)
-    monkeypatch.setattr(server, "run_overdue_job", job)
+    monkeypatch.setattr(server, "run_daily_job", job)
     clock = _Clock(runs=2)
     worker = threading.Thread(target=server._scheduler, args=(clock,), daemon=True)
     worker.start()
     worker.join(timeout=30)
     assert not worker.is_alive()
-    assert len(calls) == 2  # ran twice, the second time after the first one failed
+    assert len(calls) == 3  # at start (failing), then at 07:00 twice
     assert clock.waits == [30 * 60.0] * 3  # 06:30 → 07:00 each time (the clock is frozen)
 
 

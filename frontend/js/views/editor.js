@@ -3,7 +3,7 @@
 
 import { ApiError, call } from "../api.js";
 import { debounce, h, icon, mount } from "../dom.js";
-import { countries, CURRENCIES, date, dateTime, money } from "../format.js";
+import { countries, countryName, CURRENCIES, date, dateTime, money } from "../format.js";
 import { clients, entities, invalidate, navigate, products } from "../state.js";
 import {
   clearErrors,
@@ -154,6 +154,7 @@ export async function renderEditor(main, invoiceId, params) {
         if (name === "vat_rate") {
           line.vatExplicit = input.value.trim() !== "";
           line.vat_category = "";
+          checkRate(line);
         }
         changed();
       });
@@ -202,9 +203,13 @@ export async function renderEditor(main, invoiceId, params) {
       linesBody.querySelector(".line-desc")?.focus();
     });
     const err = h("p", { class: "field-error line-error", role: "alert", hidden: true });
+    // a rate that is none of the seller country's: warned about, never refused
+    const rateWarn = h("p", { class: "line-warning", role: "status", hidden: true, id: `line-warn-${line.key}` });
     for (const ctl of [desc, qty, unit, price, discount, vat, product]) ctl.setAttribute("aria-describedby", `line-err-${line.key}`);
     err.id = `line-err-${line.key}`;
-    line.els = { amount, vat, vatNote };
+    vat.setAttribute("aria-describedby", `line-err-${line.key} line-warn-${line.key}`);
+    line.els = { amount, vat, vatNote, rateWarn };
+    queueMicrotask(() => checkRate(line));
     return h(
       "div",
       { class: "line", dataset: { key: line.key } },
@@ -217,7 +222,34 @@ export async function renderEditor(main, invoiceId, params) {
       h("div", { class: "cell cell-amount" }, h("span", { class: "cell-label", text: "Amount" }), amount),
       h("div", { class: "cell cell-remove" }, remove),
       err,
+      rateWarn,
     );
+  }
+
+  // ---- VAT rates of the seller's country (vat.rates), to warn about a rate like "0.25"
+  const ratesByCountry = new Map();
+  entityField.control.addEventListener("change", () => {
+    for (const l of lines) checkRate(l);
+  });
+  function sellerCountry() {
+    return ents.find((e) => e.id === entityField.control.value)?.address?.country || "";
+  }
+  function checkRate(line) {
+    const warn = line.els?.rateWarn;
+    const country = sellerCountry();
+    const typed = String(line.vat_rate ?? "").trim().replace(",", ".");
+    if (!warn) return;
+    if (!typed || !country || Number.isNaN(Number(typed))) {
+      warn.hidden = true;
+      return;
+    }
+    if (!ratesByCountry.has(country)) ratesByCountry.set(country, call("vat.rates", { country }).catch(() => ({ rates: [] })));
+    ratesByCountry.get(country).then((info) => {
+      if (String(line.vat_rate ?? "").trim().replace(",", ".") !== typed) return; // typed on meanwhile
+      const known = !info.rates.length || info.rates.some((r) => Number(r) === Number(typed));
+      warn.hidden = known;
+      warn.textContent = known ? "" : `${typed} % is not a VAT rate of ${countryName(country)} (${info.rates.join(" %, ")} %). It will be used as typed: check it before finalizing.`;
+    });
   }
 
   function renderLines() {

@@ -14,6 +14,7 @@ export function previewNumber(pattern, seq = 1) {
     .replaceAll("{YYYY}", yyyy)
     .replaceAll("{YY}", yyyy.slice(2))
     .replaceAll("{MM}", String(now.getMonth() + 1).padStart(2, "0"))
+    .replaceAll("{DD}", String(now.getDate()).padStart(2, "0"))
     .replace(/\{SEQ(?::(\d+))?\}/g, (_, width) => String(seq).padStart(Number(width || 1), "0"));
 }
 
@@ -124,7 +125,7 @@ export function entityFields(entity = {}, full = false) {
   });
   const patternHint = pattern.querySelector(".hint") || h("p", { class: "hint" });
   const updatePreview = () => {
-    patternHint.textContent = `Looks like ${previewNumber(pattern.control.value)} · use {YYYY}, {YY}, {MM}, {SEQ:4}`;
+    patternHint.textContent = `Looks like ${previewNumber(pattern.control.value)} · use {YYYY}, {YY}, {MM}, {DD}, {SEQ:4}`;
   };
   if (!patternHint.parentElement) {
     patternHint.id = `${pattern.control.id}-hint`;
@@ -172,7 +173,7 @@ export function entityFields(entity = {}, full = false) {
         ? field({ label: "Credit note pattern", name: "credit_note_number_pattern", value: entity.credit_note_number_pattern || "CN-{YYYY}-{SEQ:4}" })
         : null,
       full
-        ? field({ label: "Restart numbering", name: "number_reset", options: [["yearly", "Every year"], ["never", "Never"]], value: entity.number_reset || "yearly" })
+        ? field({ label: "Restart numbering", name: "number_reset", options: [["yearly", "Every year"], ["monthly", "Every month"], ["daily", "Every day"], ["never", "Never"]], hint: "A monthly restart needs {MM} in the patterns, a daily one {MM} and {DD}.", value: entity.number_reset || "yearly" })
         : null,
       full
         ? field({ label: "Next invoice number", name: "next_invoice_number", type: "number", value: entity.next_invoice_number ?? "", hint: "Only when moving from another system.", attrs: { min: 1 } })

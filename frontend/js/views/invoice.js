@@ -15,7 +15,7 @@ export function allowedActions(inv) {
   const hasPayments = (inv.payments || []).length > 0 || !isZero(inv.amount_paid);
   const a = new Set();
   if (st === "draft") {
-    a.add("edit").add("finalize").add("delete").add("duplicate");
+    a.add("edit").add("finalize").add("pdf").add("delete").add("duplicate");
     return a;
   }
   a.add("pdf");
@@ -159,7 +159,8 @@ export async function renderInvoice(main, id) {
     actions.push(b);
   }
   if (allowed.has("pdf")) {
-    const b = button("Download PDF", {}, icon("download"));
+    // a draft's PDF is a preview (marked DRAFT, live company and client details)
+    const b = button(inv.status === "draft" ? "Preview PDF" : "Download PDF", {}, icon("download"));
     b.dataset.action = "pdf";
     b.addEventListener("click", () => downloadPdf(inv, b));
     actions.push(b);

@@ -1,6 +1,6 @@
 // Settings: companies (branding, numbering, reminders), API keys, account.
 
-import { call, getEmail } from "../api.js";
+import { call, getEmail, listAll } from "../api.js";
 import { h, icon, mount } from "../dom.js";
 import { countryName, dateTime } from "../format.js";
 import { entities, navigate } from "../state.js";
@@ -92,8 +92,7 @@ async function entityEditor(body, entityId) {
 }
 
 async function keysTab(body) {
-  const res = await call("apikey.list");
-  const items = Array.isArray(res) ? res : res.items || [];
+  const items = await listAll("apikey.list");
   const create = h("button", { type: "button", class: "btn btn-primary" }, icon("plus"), " Create API key");
   create.addEventListener("click", async () => {
     const created = await openDialog({

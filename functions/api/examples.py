@@ -1,0 +1,102 @@
+"""One example request per action, shown in the OpenAPI document (``GET /api/schema.json``) and
+in the interactive reference (``GET /docs``). Ids are placeholders of the right shape; every
+example is valid against its action's published schema (``tests/audit/test_docs.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENT = "ent_01jd3k5q8r2m4n6p7s9t0v1w2x"
+CLI = "cli_01jd3k6a1b2c3d4e5f6g7h8j9k"
+PRD = "prd_01jd3k7m8n9p0q1r2s3t4v5w6x"
+INV = "inv_01jd3k8y9z0a1b2c3d4e5f6g7h"
+KEY = "key_01jd3k9j1k2m3n4p5q6r7s8t9v"
+ADDRESS = {"line1": "Torstraße 1", "postal_code": "10119", "city": "Berlin", "country": "DE"}
+LINES = [
+    {"description": "Design workshop", "quantity": "10", "unit": "hour", "unit_price": "85.00"},
+    {"product_id": PRD, "quantity": "2"},
+]
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "auth.login": {"email": "owner@example.com"},
+    "auth.verify": {"token": "the-token-from-the-sign-in-link"},
+    "auth.me": {},
+    "auth.logout": {},
+    "apikey.create": {"name": "Bookkeeping export"},
+    "apikey.list": {"limit": 20, "page": 1},
+    "apikey.revoke": {"apikey_id": KEY},
+    "entity.create": {
+        "name": "Nordlicht Studio GmbH",
+        "address": ADDRESS,
+        "vat_number": "DE136695976",
+        "default_vat_rate": "19",
+        "bank": {"account_holder": "Nordlicht Studio GmbH", "iban": "DE89370400440532013000"},
+        "email": "billing@nordlicht.example",
+    },
+    "entity.update": {"entity_id": ENT, "version": 3, "payment_terms_days": 14},
+    "entity.get": {"entity_id": ENT},
+    "entity.list": {"limit": 20, "page": 1},
+    "client.create": {
+        "name": "Atelier Belleville SARL",
+        "email": "compta@belleville.example",
+        "address": {
+            "line1": "42 rue de Belleville",
+            "postal_code": "75020",
+            "city": "Paris",
+            "country": "FR",
+        },
+        "vat_number": "FR40303265045",
+    },
+    "client.update": {"client_id": CLI, "version": 2, "contact_name": "Camille Martin"},
+    "client.get": {"client_id": CLI},
+    "client.list": {"q": "belleville", "limit": 20},
+    "client.archive": {"client_id": CLI},
+    "client.verify_vat": {"client_id": CLI},
+    "product.create": {
+        "name": "Design hour",
+        "unit_price": "85.00",
+        "currency": "EUR",
+        "unit": "hour",
+        "vat_rate": "19",
+    },
+    "product.update": {"product_id": PRD, "version": 1, "unit_price": "90.00"},
+    "product.get": {"product_id": PRD},
+    "product.list": {"q": "design"},
+    "product.archive": {"product_id": PRD},
+    "invoice.create": {
+        "entity_id": ENT,
+        "client_id": CLI,
+        "lines": LINES,
+        "po_number": "PO-7781",
+        "metadata": {"project": "rebrand"},
+    },
+    "invoice.update": {"invoice_id": INV, "version": 2, "notes": "Thank you!"},
+    "invoice.get": {"invoice_id": INV},
+    "invoice.list": {
+        "status": ["open", "overdue"],
+        "sort_by": "due_date",
+        "sort_order": "asc",
+        "limit": 50,
+    },
+    "invoice.finalize": {"invoice_id": INV},
+    "invoice.send": {"invoice_id": INV, "message": "Please find our invoice attached."},
+    "invoice.record_payment": {
+        "invoice_id": INV,
+        "amount": "1000.00",
+        "paid_on": "2026-11-28",
+        "method": "bank_transfer",
+    },
+    "invoice.void": {"invoice_id": INV, "reason": "Issued twice"},
+    "invoice.mark_uncollectible": {"invoice_id": INV},
+    "invoice.credit": {
+        "invoice_id": INV,
+        "reason": "Two hours not delivered",
+        "lines": [{"line_id": "ln_1", "quantity": "2"}],
+    },
+    "invoice.duplicate": {"invoice_id": INV},
+    "invoice.delete": {"invoice_id": INV},
+    "invoice.pdf": {"invoice_id": INV},
+    "invoice.timeline": {"invoice_id": INV},
+    "report.summary": {"currency": "EUR"},
+    "vat.rates": {"country": "FR"},
+}
