@@ -36,6 +36,20 @@ export function navigate(hash) {
   else location.hash = hash;
 }
 
+/**
+ * Put a list view's search and filters in the URL, but only while that list is still the page
+ * shown. A debounced search or filter fires up to a few hundred milliseconds late: when the user
+ * has meanwhile clicked a row, the hash already names the record, and rewriting it back to the
+ * list would make the router render the list again instead of the record. Returns whether the
+ * list is still current (a stale load then does nothing at all).
+ */
+export function replaceListUrl(section, query) {
+  const { parts } = route();
+  if (parts.length !== 1 || parts[0] !== section) return false;
+  history.replaceState(null, "", `#/${section}${query ? `?${query}` : ""}`);
+  return true;
+}
+
 /** The current route: path segments and query parameters of the hash. */
 export function route() {
   const raw = location.hash.replace(/^#/, "") || "/";

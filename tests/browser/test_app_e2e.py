@@ -665,3 +665,46 @@ def test_setup_currency_and_vat_rate_follow_the_country_until_set(
     page.get_by_label("Country").select_option("DK")
     expect(page.get_by_label("Currency")).to_have_value("EUR")
     expect(page.get_by_label("Default VAT rate (%)")).to_have_value("25")
+
+
+def test_a_late_filter_never_takes_the_user_back_to_the_list(
+    page: Page, billow_server: BillowServer
+) -> None:
+    """Issue 16.13, the CI flake of test_credit_note_and_search: a text filter fires 'change'
+    when it loses focus, and the list's debounced filter ran ~350 ms later. When the user had
+    clicked a row meanwhile, the late filter rewrote the hash back to the list, so the router
+    rendered the list again instead of the invoice ('More' never appeared). A late search or
+    filter of a list the user has left must now do nothing: no request, no URL change."""
+    sign_in(page, billow_server, new_email("late"))
+    set_up_entity(page, name="Heron Studio GmbH")
+    add_client(page, "Kite Labs GmbH", "ap@kite.example")
+    new_invoice_with_three_lines(page, "Kite Labs GmbH")
+    expect(save_state(page)).to_contain_text("Saved")
+    page.get_by_role("button", name="Finalize").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Invoice \S+"))).to_be_visible()
+    invoice_url = page.evaluate("location.hash")
+
+    nav(page, "Invoices")
+    expect(page.locator(".invoices-table tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Filters").click()
+    lists: list[str] = []
+    page.on(
+        "request",
+        lambda r: lists.append(r.post_data or "") if "invoice.list" in (r.post_data or "") else 0,
+    )
+    # a filter edit is pending (debounced) when the address already names the invoice: the
+    # state a row click leaves between changing the hash and the router's hashchange
+    page.evaluate(
+        """(target) => {
+            const input = document.querySelector("input[name=min_total]");
+            input.value = "1";
+            input.dispatchEvent(new Event("change"));
+            history.pushState(null, "", target);
+        }""",
+        invoice_url,
+    )
+    page.wait_for_timeout(1200)  # the debounce (350 ms) has long fired
+    assert page.evaluate("location.hash") == invoice_url
+    assert lists == []
+    page.evaluate("window.dispatchEvent(new HashChangeEvent('hashchange'))")
+    expect(page.get_by_role("button", name="More", exact=True)).to_be_visible()

@@ -3,7 +3,7 @@
 import { call } from "../api.js";
 import { debounce, h, icon, mount } from "../dom.js";
 import { countries, countryName, CURRENCIES, date, dateTime } from "../format.js";
-import { clientNames, entities, invalidate, navigate } from "../state.js";
+import { clientNames, entities, invalidate, navigate, replaceListUrl } from "../state.js";
 import {
   collect,
   confirmDialog,
@@ -102,7 +102,7 @@ export async function renderClients(main, params) {
   const load = async () => {
     const mine = ++seq;
     const q = search.value.trim();
-    history.replaceState(null, "", `#/clients${q ? `?q=${encodeURIComponent(q)}` : ""}`);
+    if (!replaceListUrl("clients", q ? `q=${encodeURIComponent(q)}` : "")) return;
     mount(results, loading());
     let res;
     try {

@@ -3,7 +3,7 @@
 import { call } from "../api.js";
 import { debounce, h, icon, mount } from "../dom.js";
 import { date, isNegative, money, STATUSES, statusLabel } from "../format.js";
-import { clientNames, clients, entities, navigate } from "../state.js";
+import { clientNames, clients, entities, navigate, replaceListUrl } from "../state.js";
 import { badge, describeError, emptyState, field, loading, pageHeader } from "../ui.js";
 
 const COLUMNS = [
@@ -135,13 +135,12 @@ export async function renderInvoices(main, params) {
     for (const [k, v] of Object.entries(state)) {
       if (v && !(k === "page" && v === 1) && !(k === "sort_by" && v === "created_at") && !(k === "sort_order" && v === "desc")) p.set(k, String(v));
     }
-    const qs = p.toString();
-    history.replaceState(null, "", `#/invoices${qs ? `?${qs}` : ""}`);
+    return replaceListUrl("invoices", p.toString());
   };
 
   let seq = 0;
   const load = async () => {
-    syncUrl();
+    if (!syncUrl()) return; // the user has left the list: a late search or filter does nothing
     renderTabs();
     setToggleLabel();
     const mine = ++seq;
@@ -231,7 +230,13 @@ export async function renderInvoices(main, params) {
     if (ev.key === "Enter") onSearch.flush();
   });
   const onFilter = debounce(() => {
-    for (const [k, f] of Object.entries(filterFields)) state[k] = f.control.value.trim();
+    let changed = false;
+    for (const [k, f] of Object.entries(filterFields)) {
+      const value = f.control.value.trim();
+      if (state[k] !== value) changed = true;
+      state[k] = value;
+    }
+    if (!changed) return; // e.g. the 'change' a text field fires when it loses focus
     state.page = 1;
     load();
   }, 350);
@@ -240,6 +245,7 @@ export async function renderInvoices(main, params) {
     f.control.addEventListener("input", onFilter);
   }
   clearBtn.addEventListener("click", () => {
+    onFilter.cancel();
     for (const [k, f] of Object.entries(filterFields)) {
       f.control.value = "";
       state[k] = "";
