@@ -68,12 +68,35 @@ def _forget_tracked_dynamodb_models() -> None:
             tracked.clear()
 
 
+class _FairLock:
+    """A lock granted in arrival order. ``threading.Lock`` is not fair: with dozens of clients
+    waiting on the serialised server, an unlucky request could wait minutes (seen: read timeouts
+    of 120 s under load) while later arrivals got through."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving:
+                self._cond.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
 class _Serialised:
-    """WSGI wrapper: one request at a time through moto's backends."""
+    """WSGI wrapper: one request at a time through moto's backends, in arrival order."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.lock = threading.Lock()
+        self.lock = _FairLock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         with self.lock:
