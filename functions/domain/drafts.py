@@ -15,7 +15,15 @@ from functions.domain.calc import price
 from functions.domain.errors import FieldError, InvalidState, ValidationFailed
 from functions.domain.finalize import due_date_for
 from functions.domain.lifecycle import transition
-from functions.domain.models import Client, Entity, Invoice, Line, Product, parse_model
+from functions.domain.models import (
+    Client,
+    Entity,
+    Invoice,
+    Line,
+    Product,
+    parse_model,
+    unit_code,
+)
 from functions.domain.money import validate_currency
 
 #: Line input keys (besides the computed ones a client may echo back from ``invoice.get``).
@@ -28,6 +36,8 @@ DRAFT_FIELDS = (
     "supply_date",
     "due_date",
     "po_number",
+    "buyer_reference",
+    "period",
     "notes",
     "terms",
     "metadata",
@@ -84,6 +94,8 @@ def build_lines(raw_lines: object, products: Mapping[str, Product], currency: st
             data.setdefault("supply_type", product.supply_type)
         elif data.get("unit_price") is None:
             errors.append(FieldError(f"{path}.unit_price", "unit_price or product_id is required"))
+        if data.get("unit_code") in (None, "") and isinstance(data.get("unit"), str | None):
+            data["unit_code"] = unit_code(data.get("unit"))  # BT-130: derived from the unit
         try:
             line = parse_model(Line, data, path)
         except ValidationFailed as exc:
@@ -184,6 +196,7 @@ def duplicate(
         due_date=due_date_for(today, entity, client),
         lines=lines,
         po_number=invoice.po_number,
+        buyer_reference=invoice.buyer_reference,
         notes=invoice.notes,
         terms=invoice.terms,
         metadata=dict(invoice.metadata),
