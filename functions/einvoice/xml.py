@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -11,20 +12,24 @@ from functions.domain.money import decimal_str
 
 Element = etree._Element
 
+#: Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
 
 def sub(parent: Element, tag: str, text: str | None = None, **attrs: str) -> Element:
-    """A child element ``tag`` (Clark notation ``{ns}name``) with optional text and attributes."""
-    child = etree.SubElement(parent, tag, attrs or None)
+    """A child element ``tag`` (Clark notation ``{ns}name``) with optional text and attributes;
+    characters XML 1.0 cannot carry (user text may hold them) are dropped."""
+    child = etree.SubElement(parent, tag, {k: _NOT_XML.sub("", v) for k, v in attrs.items()})
     if text is not None:
-        child.text = text
+        child.text = _NOT_XML.sub("", text)
     return child
 
 
 def opt(parent: Element, tag: str, text: str | None, **attrs: str) -> Element | None:
     """A child only when ``text`` has content (EN 16931 and Peppol refuse empty elements)."""
-    if text is None or not str(text).strip():
+    if text is None or not _NOT_XML.sub("", text).strip():
         return None
-    return sub(parent, tag, str(text), **attrs)
+    return sub(parent, tag, text, **attrs)
 
 
 def amount(value: Decimal) -> str:

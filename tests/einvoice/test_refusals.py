@@ -1,0 +1,185 @@
+"""The validators can fail: deliberately broken documents are refused by the official rules,
+and documents a format cannot express are refused by the generator (422 naming field and BT)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from functions.domain.errors import ValidationFailed
+from functions.einvoice import build_document, render, requirements
+
+from . import factory
+from .validation import compile_all, validate
+
+LINES = [
+    {"description": "Beratung", "quantity": "3", "unit": "hour", "unit_price": "120"},
+    {
+        "description": "Reisekosten",
+        "quantity": "1",
+        "unit_price": "80.50",
+        "discount_percent": "10",
+    },
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled() -> None:
+    for fmt in ("cii", "ubl", "xrechnung"):
+        compile_all(fmt)
+
+
+@pytest.fixture(scope="module")
+def good() -> dict[str, bytes]:
+    invoice = factory.finalized(LINES)
+    xml = {fmt: render(build_document(invoice, fmt)) for fmt in ("cii", "ubl", "xrechnung")}
+    for fmt, data in xml.items():
+        assert validate(data, fmt).valid, validate(data, fmt).describe()
+    return xml
+
+
+def _sub(xml: bytes, pattern: str, replacement: str, count: int = 1) -> bytes:
+    text, n = re.subn(pattern, replacement, xml.decode(), count=count, flags=re.S)
+    assert n, pattern
+    return text.encode()
+
+
+BROKEN = [
+    # (format, what is broken, mutation, a rule id or "XSD" that must fire)
+    (
+        "cii",
+        "line total off by a cent",
+        (r"<ram:LineTotalAmount>360.00", "<ram:LineTotalAmount>360.01"),
+        "BR-CO-10",
+    ),
+    (
+        "cii",
+        "grand total not net + VAT",
+        (r"<ram:GrandTotalAmount>[^<]*", "<ram:GrandTotalAmount>1.00"),
+        "BR-CO-15",
+    ),
+    ("cii", "unknown unit code", (r'unitCode="HUR"', 'unitCode="HOURS"'), "FX-SCH-A-000613"),
+    (
+        "cii",
+        "three decimals",
+        (r"<ram:CalculatedAmount>([0-9]+)\.([0-9]{2})", r"<ram:CalculatedAmount>\1.\g<2>1"),
+        "BR-DEC-20",
+    ),
+    (
+        "cii",
+        "elements out of order",
+        (r"(<ram:ID>INV-[^<]*</ram:ID>)(\s*)(<ram:TypeCode>380</ram:TypeCode>)", r"\3\2\1"),
+        "XSD",
+    ),
+    (
+        "ubl",
+        "unknown VAT category",
+        (
+            r"<cbc:ID>S</cbc:ID>(\s*<cbc:Percent>19</cbc:Percent>\s*<cac:TaxScheme>)",
+            r"<cbc:ID>Q</cbc:ID>\1",
+        ),
+        "BR-CL-17",
+    ),
+    (
+        "ubl",
+        "payable amount not the total",
+        (r'<cbc:PayableAmount currencyID="EUR">[^<]*', '<cbc:PayableAmount currencyID="EUR">0.00'),
+        "BR-CO-16",
+    ),
+    (
+        "ubl",
+        "seller without name",
+        (r"<cbc:RegistrationName>Nordlicht Studio GmbH</cbc:RegistrationName>", ""),
+        "BR-06",
+    ),
+    (
+        "xrechnung",
+        "no buyer reference",
+        (r"<cbc:BuyerReference>[^<]*</cbc:BuyerReference>", ""),
+        "BR-DE-15",
+    ),
+    (
+        "xrechnung",
+        "no seller e-mail",
+        (r"<cbc:ElectronicMail>billing[^<]*</cbc:ElectronicMail>", ""),
+        "BR-DE-7",
+    ),
+    ("xrechnung", "no seller phone", (r"<cbc:Telephone>[^<]*</cbc:Telephone>", ""), "BR-DE-6"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "what", "mutation", "rule"), BROKEN, ids=[b[1] for b in BROKEN])
+def test_broken_documents_are_refused(
+    good: dict[str, bytes], fmt: str, what: str, mutation: tuple[str, str], rule: str
+) -> None:
+    broken = _sub(good[fmt], *mutation)
+    report = validate(broken, fmt)
+    assert not report.valid, what
+    if rule == "XSD":
+        assert report.schema_errors
+    else:
+        assert rule in {f.id for f in report.findings}, report.describe()
+
+
+def _fields(problems: list) -> dict[str, str]:  # type: ignore[type-arg]
+    return {p.field: p.message for p in problems}
+
+
+def test_three_decimal_amounts_are_refused_with_their_bt_ids() -> None:
+    seller = factory.entity(currency="KWD")
+    invoice = factory.finalized(
+        [{"description": "Service", "quantity": "1", "unit_price": "10.125"}],
+        seller=seller,
+        currency="KWD",
+    )
+    assert invoice.total == Decimal("12.049")  # 10.125 + 19 % VAT (1.924), three decimals
+    for fmt in ("cii", "ubl", "xrechnung"):
+        problems = _fields(requirements(invoice, fmt))
+        assert problems["lines[0].net_amount"].startswith("BT-131:")
+        assert problems["total"].startswith("BT-112:")
+        with pytest.raises(ValidationFailed):
+            build_document(invoice, fmt)
+    # KWD amounts that happen to need only two decimals are fine
+    whole = factory.finalized(
+        [{"description": "Service", "quantity": "1", "unit_price": "100"}],
+        seller=seller,
+        currency="KWD",
+    )
+    assert validate(render(build_document(whole, "cii")), "cii").valid
+
+
+def test_format_requirements_name_fields_and_bt_ids() -> None:
+    buyer = factory.client(
+        buyer_reference=None, electronic_address={"scheme": "EM", "value": "ap@buyer.example"}
+    )
+    seller = factory.entity(phone=None, electronic_address=None)
+    invoice = factory.finalized(LINES, seller=seller, buyer=buyer)
+    xr = _fields(requirements(invoice, "xrechnung"))
+    assert xr["buyer_reference"].startswith("BT-10:")
+    assert xr["seller.electronic_address"].startswith("BT-34:")
+    assert xr["seller.phone"].startswith("BT-42:")
+    peppol = _fields(requirements(invoice, "ubl"))
+    assert peppol["buyer.electronic_address.scheme"].startswith("BT-49-1:")
+    assert peppol["seller.electronic_address"].startswith("BT-34:")
+    assert peppol["buyer_reference"].startswith("BT-10:")
+    assert requirements(invoice, "cii") == []
+
+
+def test_not_subject_to_vat_beside_other_categories_is_refused() -> None:
+    buyer = factory.client(
+        address={"line1": "1 Market St", "city": "SF", "postal_code": "94105", "country": "US"},
+        vat_number=None,
+    )
+    invoice = factory.finalized(
+        [
+            {"description": "Consulting", "unit_price": "100", "supply_type": "services"},
+            {"description": "Hardware", "unit_price": "100", "supply_type": "goods"},
+        ],
+        buyer=buyer,
+    )
+    assert [line.vat_category for line in invoice.lines] == ["O", "G"]
+    problems = _fields(requirements(invoice, "cii"))
+    assert problems["lines[0].vat_category"].startswith("BT-151:")
+    assert "BR-O-11" in problems["lines[0].vat_category"]
