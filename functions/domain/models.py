@@ -124,7 +124,7 @@ EN16931: dict[str, str] = {
     # Delivery (BG-13 / BG-15): intra-community supplies name where the goods went
     "buyer.address.country#delivery": "BT-80 Deliver to country code (the buyer's address)",
     # Payment instructions (BG-16 / BG-17)
-    "payment_means": "BT-81 Payment means type code (58 SEPA, 30 credit transfer, 1 other)",
+    "seller.bank#means": "BT-81 Payment means type code (58 SEPA, 30 credit transfer, 1 other)",
     "seller.bank": "BG-17 Credit transfer",
     "seller.bank.iban": "BT-84 Payment account identifier",
     "seller.bank.account_holder": "BT-85 Payment account name",
@@ -167,6 +167,7 @@ def bt(field: str) -> str:
     """
     key = re.sub(r"\[\d+\]", "[]", field)
     return EN16931[key].split(" ", 1)[0]
+
 
 #: BT-3 invoice type code (UNTDID 1001) per document kind. Data, not code: a self-billed
 #: invoice (389) or self-billed credit note (261) is one more entry.

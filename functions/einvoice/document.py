@@ -36,6 +36,7 @@ from functions.domain.models import (
     CUSTOMIZATION_IDS,
     DISCOUNT_REASON,
     DOCUMENT_TYPE_CODES,
+    EINVOICE_FORMATS,
     EN16931,
     PAYMENT_MEANS_CODES,
     PEPPOL_BILLING_PROCESS,
@@ -221,9 +222,9 @@ def requirements(invoice: Invoice, fmt: str) -> list[FieldError]:
     if not seller.vat_number and not seller.registration_number:
         errors.append(
             _need(
-                "seller.registration_number",
-                "EN 16931 needs the seller's VAT identifier (BT-31) or legal registration "
-                "identifier (BT-30) (BR-CO-26)",
+                "seller.vat_number",
+                "EN 16931 needs the seller's VAT identifier or its legal registration "
+                "identifier (BT-30, registration_number) (BR-CO-26)",
             )
         )
     errors.extend(_decimals(invoice))
@@ -283,6 +284,32 @@ def requirements(invoice: Invoice, fmt: str) -> list[FieldError]:
                         )
                     )
     return errors
+
+
+def finalize_requirements(invoice: Invoice) -> list[FieldError]:
+    """What the buyer's ``einvoice_format`` needs, for finalize's 422 (beside art. 226).
+
+    ``facturx`` (the default) needs the CII e-invoice the PDF embeds; ``xrechnung`` and
+    ``peppol`` need their UBL too. Amounts that need three decimals (KWD, BHD, ...) cannot be in
+    any EN 16931 e-invoice: for a ``facturx`` buyer, who asked for no e-invoice, such a document
+    is still issued (its PDF is a plain PDF/A, without factur-x.xml); for the others it is not.
+    """
+    fmt = invoice.buyer.einvoice_format if invoice.buyer else "facturx"
+    found: dict[str, FieldError] = {}
+    for xml_format in EINVOICE_FORMATS[fmt]:
+        for error in requirements(invoice, xml_format):
+            if fmt == "facturx" and DECIMALS_MARK in error.message:
+                continue
+            found.setdefault(error.field, error)
+    return list(found.values())
+
+
+def expressible(invoice: Invoice) -> bool:
+    """Whether the document can be an EN 16931 e-invoice at all (its PDF a Factur-X)."""
+    return not requirements(invoice, "cii")
+
+
+DECIMALS_MARK = "three decimals"
 
 
 def _decimals(invoice: Invoice) -> list[FieldError]:
