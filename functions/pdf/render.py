@@ -37,6 +37,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from . import epc_qr
 from . import formatting as fmt
+from .facturx import add_output_intent
 from .labels import labels_for, mention, unit
 
 __all__ = ["filename_for", "render_invoice_pdf"]
@@ -502,6 +503,7 @@ class _Renderer:
             pageCompression=1,
             initialFontName=FONT,
             initialFontSize=9,
+            pdfVersion=(1, 7),  # PDF/A-3 is PDF 1.7 (Factur-X: see facturx.py)
         )
         seller_name = clean(self.seller.get("legal_name") or self.seller.get("name"))
         doc_title = f"{self.title} {self.number}".strip()
@@ -510,6 +512,7 @@ class _Renderer:
         c.setSubject(doc_title)
         c.setCreator("Billow")
         self._stamp(c)
+        add_output_intent(c)  # PDF/A (see facturx.py)
 
         layout = Layout(top_first=self.H - 40, top_next=self.H - 70, bottom=84)
         self._plan(layout)
