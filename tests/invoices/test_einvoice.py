@@ -204,7 +204,9 @@ def test_bad_line_fields_are_422(tmp_path: Path):
         {**LINES[0], "period": {"start": "2026-11-01", "end": "2026-11-30", "days": 3}},
     ]
     with pytest.raises(ValidationFailed) as err:
-        act(ctx, "invoice.create", entity_id=ids["entity_id"], client_id=ids["client_id"], lines=bad)
+        act(
+            ctx, "invoice.create", entity_id=ids["entity_id"], client_id=ids["client_id"], lines=bad
+        )
     fields = {d.field for d in err.value.details}
     assert {
         "lines[0].unit_code",
