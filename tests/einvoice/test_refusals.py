@@ -168,18 +168,20 @@ def test_format_requirements_name_fields_and_bt_ids() -> None:
 
 
 def test_not_subject_to_vat_beside_other_categories_is_refused() -> None:
+    """EN 16931 forbids O beside other categories (BR-O-11): finalize names the O lines."""
     buyer = factory.client(
         address={"line1": "1 Market St", "city": "SF", "postal_code": "94105", "country": "US"},
         vat_number=None,
     )
-    invoice = factory.finalized(
-        [
-            {"description": "Consulting", "unit_price": "100", "supply_type": "services"},
-            {"description": "Hardware", "unit_price": "100", "supply_type": "goods"},
-        ],
-        buyer=buyer,
-    )
-    assert [line.vat_category for line in invoice.lines] == ["O", "G"]
-    problems = _fields(requirements(invoice, "cii"))
+    with pytest.raises(ValidationFailed) as err:
+        factory.finalized(
+            [
+                {"description": "Consulting", "unit_price": "100", "supply_type": "services"},
+                {"description": "Hardware", "unit_price": "100", "supply_type": "goods"},
+            ],
+            buyer=buyer,
+        )
+    problems = _fields(err.value.details)
+    assert list(problems) == ["lines[0].vat_category"]  # the services line: O, beside G
     assert problems["lines[0].vat_category"].startswith("BT-151:")
     assert "BR-O-11" in problems["lines[0].vat_category"]
