@@ -52,7 +52,6 @@ STDNUM_SCHEMES: dict[str, tuple[ModuleType, str]] = {
     "0009": (siret, "SIRET number"),
     "0088": (ean, "GLN (13 digits with a GS1 check digit)"),
     "0151": (abn, "Australian Business Number"),
-    "0184": (cvr, "Danish CVR number"),
     "0192": (no_orgnr, "Norwegian organisation number"),
     "0196": (kennitala, "Icelandic kennitala"),
     "0210": (codicefiscale, "Italian codice fiscale"),
@@ -128,6 +127,13 @@ def _check_value(scheme: str, value: str) -> str:
         if not (digits.isdigit() and len(digits) == 10 and be_vat.is_valid(digits)):
             raise ValueError("is not a valid Belgian enterprise number (10 digits, mod 97)")
         return digits
+    if scheme == "0184":
+        # Peppol's PEPPOL-COMMON-R042 wants the CVR number as "DK" and 8 digits
+        digits = value.upper().removeprefix("DK").replace(" ", "")
+        try:
+            return "DK" + str(cvr.validate(digits))
+        except StdnumError:
+            raise ValueError("is not a valid Danish CVR number") from None
     if scheme == "0201":
         if not re.fullmatch(r"[A-Za-z0-9]{6}", value):
             raise ValueError("is not an IPA code (6 letters and digits)")
