@@ -25,8 +25,11 @@ OUTPUT_CONDITION = "sRGB IEC61966-2.1"
 
 
 @lru_cache(maxsize=1)
-def _icc() -> bytes:
-    return ICC_PROFILE.read_bytes()
+def _icc_deflated() -> bytes:
+    """The profile Flate-compressed once per process (not once per PDF)."""
+    import zlib
+
+    return zlib.compress(ICC_PROFILE.read_bytes(), 9)
 
 
 def add_output_intent(canvas: Any) -> None:
@@ -41,7 +44,9 @@ def add_output_intent(canvas: Any) -> None:
     )
 
     doc = canvas._doc
-    profile = PDFStream(PDFDictionary({"N": 3}), _icc())
+    profile = PDFStream(
+        PDFDictionary({"N": 3, "Filter": PDFName("FlateDecode")}), _icc_deflated(), filters=[]
+    )
     intent = PDFDictionary(
         {
             "Type": PDFName("OutputIntent"),

@@ -185,3 +185,41 @@ def test_not_subject_to_vat_beside_other_categories_is_refused() -> None:
     assert list(problems) == ["lines[0].vat_category"]  # the services line: O, beside G
     assert problems["lines[0].vat_category"].startswith("BT-151:")
     assert "BR-O-11" in problems["lines[0].vat_category"]
+
+
+def test_jpy_rounding_and_negative_prices_are_stated_so_lines_add_up() -> None:
+    """2.5 h × ¥101 = ¥252.5, rounded to ¥253: the half yen is a line charge "Rounding"; a
+    discount line with a negative price is written as a negative quantity (BR-27)."""
+    seller = factory.entity(currency="JPY")
+    invoice = factory.finalized(
+        [
+            {"description": "Support", "quantity": "2.5", "unit": "hour", "unit_price": "101"},
+            {"description": "Goodwill", "quantity": "1", "unit_price": "-50"},
+        ],
+        seller=seller,
+        currency="JPY",
+    )
+    assert [line.net_amount for line in invoice.lines] == [Decimal(253), Decimal(-50)]
+    document = build_document(invoice, "ubl")
+    first, second = document.lines
+    assert [(a.charge, a.amount, a.reason) for a in first.allowances] == [
+        (True, Decimal("0.50"), "Rounding")
+    ]
+    assert (second.quantity, second.price, second.net_amount) == (-1, 50, Decimal("-50.00"))
+    for fmt in ("cii", "ubl", "xrechnung"):
+        report = validate(render(build_document(invoice, fmt)), fmt)
+        assert report.valid, report.describe()
+
+
+def test_credit_note_states_positive_amounts_and_the_original() -> None:
+    invoice = factory.finalized(LINES)
+    note = factory.credit_note(invoice)
+    assert note.total == -invoice.total
+    document = build_document(note, "ubl")
+    assert document.type_code == "381" and document.is_credit_note
+    assert document.grand_total == invoice.total == document.due_payable  # BR-CO-16
+    assert document.preceding_number == invoice.number
+    xml = render(document)
+    assert b"<CreditNote" in xml and b"<cbc:CreditedQuantity" in xml
+    assert f">{invoice.number}</cbc:ID>".encode() in xml
+    assert validate(xml, "ubl").valid
