@@ -26,7 +26,7 @@ Where the values come from — never recomputed:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -37,7 +37,6 @@ from functions.domain.models import (
     DISCOUNT_REASON,
     DOCUMENT_TYPE_CODES,
     EINVOICE_FORMATS,
-    EN16931,
     PAYMENT_MEANS_CODES,
     PEPPOL_BILLING_PROCESS,
     VATEX_CODES,
@@ -49,7 +48,6 @@ from functions.domain.models import (
     bt,
     unit_code,
 )
-from functions.domain.money import ZERO
 from functions.domain.vat import EU_MEMBER_STATES
 
 #: The XML formats ``invoice.einvoice`` writes: format → (syntax, what it is).
@@ -186,7 +184,6 @@ class Document:
     tax_total: Decimal  # BT-110
     grand_total: Decimal  # BT-112
     due_payable: Decimal  # BT-115
-    allowance_total: Decimal = field(default=ZERO)
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,12 +216,12 @@ def requirements(invoice: Invoice, fmt: str) -> list[FieldError]:
                         "categories on one invoice (BR-O-11); invoice them separately",
                     )
                 )
-    if not seller.vat_number and not seller.registration_number:
+    if not (seller.vat_number or seller.registration_number or seller.tax_number):
         errors.append(
             _need(
                 "seller.vat_number",
-                "EN 16931 needs the seller's VAT identifier or its legal registration "
-                "identifier (BT-30, registration_number) (BR-CO-26)",
+                "EN 16931 needs an identifier of the seller: its VAT identifier, legal "
+                "registration identifier (BT-30) or tax number (BR-CO-26)",
             )
         )
     errors.extend(_decimals(invoice))
@@ -453,10 +450,13 @@ def _postal(address: Address) -> PostalAddress:
 
 def _seller(seller: Entity, outside_scope: bool) -> Party:
     legal = seller.legal_name or seller.name
+    vat_number = None if outside_scope else seller.vat_number
     identifier = None
-    if outside_scope and not seller.registration_number:
-        # BR-O-02 forbids BT-31 here and BR-CO-26 needs BT-29, BT-30 or BT-31: the seller is
-        # then identified (BT-29, no scheme) by its VAT or tax number, not claimed as VAT id.
+    if not vat_number and not seller.registration_number:
+        # BR-CO-26 needs BT-29, BT-30 or BT-31. Without BT-31 (a small business exempt from
+        # VAT has only a tax number; BR-O-02 forbids BT-31 outside the scope of VAT) and
+        # without a registration number, the seller is identified by its VAT or tax number
+        # as BT-29 (no scheme) — an identification, not a claim of VAT registration.
         identifier = seller.vat_number or seller.tax_number
     address = seller.electronic_address
     return Party(
@@ -464,7 +464,7 @@ def _seller(seller: Entity, outside_scope: bool) -> Party:
         trading_name=seller.name if seller.name != legal else None,
         identifier=identifier,
         registration_number=seller.registration_number,
-        vat_number=None if outside_scope else seller.vat_number,
+        vat_number=vat_number,
         tax_number=seller.tax_number,
         legal_info=seller.footer_text,
         electronic_address=(address.scheme, address.value) if address else None,
@@ -551,8 +551,3 @@ def _doc_line(line: Line, index: int, sign: Decimal, currency: str) -> DocLine:
         allowances=tuple(allowances),
         attributes=tuple(sorted(line.metadata.items())),
     )
-
-
-def describe(field_name: str) -> str:
-    """The EN16931 table's description of one of our fields (for messages and docs)."""
-    return EN16931[field_name]

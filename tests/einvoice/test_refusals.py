@@ -223,3 +223,16 @@ def test_credit_note_states_positive_amounts_and_the_original() -> None:
     assert b"<CreditNote" in xml and b"<cbc:CreditedQuantity" in xml
     assert f">{invoice.number}</cbc:ID>".encode() in xml
     assert validate(xml, "ubl").valid
+
+
+def test_small_business_with_only_a_tax_number_is_identified_by_it() -> None:
+    """An exempt small business (all lines E, no VAT number, no register entry) has only a tax
+    number: BT-32 plus BT-29 satisfy BR-CO-26, so its e-invoice is valid."""
+    seller = factory.entity(vat_number=None, registration_number=None)
+    invoice = factory.finalized(
+        [{"description": "Lektorat", "unit_price": "300", "vat_category": "E"}], seller=seller
+    )
+    xml = render(build_document(invoice, "cii"))
+    assert b"<ram:ID>30/123/45678</ram:ID>" in xml and b'schemeID="FC"' in xml
+    assert validate(xml, "cii").valid, validate(xml, "cii").describe()
+    assert validate(render(build_document(invoice, "ubl")), "ubl").valid
