@@ -140,9 +140,12 @@ def build_credit_note(
         seller=original.seller,
         buyer=original.buyer,
         po_number=original.po_number,
+        buyer_reference=original.buyer_reference,
+        period=original.period,
         notes=reason,
         credit_reason=reason,
         original_invoice_id=original.id,
+        original_invoice_number=original.number,
     )
     rounding = original.seller.rounding if original.seller else None
     note = compute(note, rounding)

@@ -23,6 +23,7 @@ from functions.domain.models import (
     Product,
     parse_model,
     unknown_fields,
+    unit_code,
 )
 from functions.domain.money import validate_currency
 
@@ -34,6 +35,8 @@ DRAFT_FIELDS = (
     "supply_date",
     "due_date",
     "po_number",
+    "buyer_reference",
+    "period",
     "notes",
     "terms",
     "metadata",
@@ -89,6 +92,8 @@ def build_lines(raw_lines: object, products: Mapping[str, Product], currency: st
             data.setdefault("supply_type", product.supply_type)
         elif data.get("unit_price") is None:
             errors.append(FieldError(f"{path}.unit_price", "unit_price or product_id is required"))
+        if data.get("unit_code") in (None, "") and isinstance(data.get("unit"), str | None):
+            data["unit_code"] = unit_code(data.get("unit"))  # BT-130: derived from the unit
         try:
             line = parse_model(Line, data, path)
         except ValidationFailed as exc:
@@ -191,6 +196,7 @@ def duplicate(
         due_date=due_date_for(today, entity, client),
         lines=lines,
         po_number=invoice.po_number,
+        buyer_reference=invoice.buyer_reference,
         notes=invoice.notes,
         terms=invoice.terms,
         metadata=dict(invoice.metadata),

@@ -3,7 +3,9 @@
 1. :func:`prepare_finalize` — outside the transaction: checks the status, sets the dates,
    freezes seller and buyer (a credit note keeps those of the invoice it credits), resolves
    VAT with the frozen parties, computes, and raises one ValidationFailed listing every
-   art. 226 problem. Returns the document still numberless.
+   art. 226 problem and everything the buyer's e-invoice format needs (field and BT id, see
+   :func:`functions.einvoice.document.finalize_requirements`). Returns the document still
+   numberless.
 2. The service reads/increments the counter named by :func:`series_counter` (gapless: only
    inside the commit that also stores the finalized document).
 3. :func:`complete_finalize` — given the sequence value: number, payment reference, ``open``.
@@ -20,6 +22,7 @@ from functions.domain.lifecycle import transition
 from functions.domain.models import Client, Entity, Invoice
 from functions.domain.numbering import counter_name, format_number, pattern_for, series_start
 from functions.domain.references import payment_reference
+from functions.einvoice.document import finalize_requirements
 
 #: Fields of a stored record that must not travel inside a frozen seller/buyer copy.
 _RECORD_ONLY = {"account_id"}
@@ -81,6 +84,8 @@ def prepare_finalize(invoice: Invoice, seller: Entity, buyer: Client, today: dat
     else:
         priced = price(draft, frozen_seller, frozen_buyer)
     errors = missing_mandatory(priced, frozen_seller, frozen_buyer)
+    reported = {error.field for error in errors}
+    errors += [e for e in finalize_requirements(priced) if e.field not in reported]
     if errors:
         raise ValidationFailed(errors)
     return priced

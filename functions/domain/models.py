@@ -53,6 +53,13 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
 from functions.domain.errors import FieldError, ValidationFailed
+from functions.domain.identifiers import (
+    check_electronic_address,
+    check_leitweg_id,
+    check_unit_code,
+    looks_like_leitweg_id,
+    problem_field,
+)
 from functions.domain.money import decimal_str, is_currency, minor_units, to_decimal
 from functions.domain.numbering import (
     DEFAULT_CREDIT_NOTE_PATTERN,
@@ -71,11 +78,16 @@ EN16931: dict[str, str] = {
     "kind": "BT-3 Invoice type code (invoice=380, credit_note=381)",
     "currency": "BT-5 Invoice currency code",
     "due_date": "BT-9 Payment due date",
+    "buyer_reference": "BT-10 Buyer reference (the client's buyer_reference when not set)",
     "po_number": "BT-13 Purchase order reference",
     "terms": "BT-20 Payment terms",
     "notes": "BT-22 Invoice note (BG-1)",
     "original_invoice_id": "BG-3 Preceding invoice reference (BT-25 = original number)",
-    "supply_date": "BT-72 Actual delivery date",
+    "original_invoice_number": "BT-25 Preceding invoice reference",
+    "supply_date": "BT-72 Actual delivery date (the issue date when not set, art. 226 (7))",
+    "period": "BG-14 Invoicing period",
+    "period.start": "BT-73 Invoicing period start date",
+    "period.end": "BT-74 Invoicing period end date",
     "payment_reference": "BT-83 Remittance information",
     # Seller (BG-4)
     "seller": "BG-4 Seller",
@@ -85,6 +97,8 @@ EN16931: dict[str, str] = {
     "seller.vat_number": "BT-31 Seller VAT identifier",
     "seller.tax_number": "BT-32 Seller tax registration identifier",
     "seller.footer_text": "BT-33 Seller additional legal information",
+    "seller.electronic_address": "BT-34 Seller electronic address",
+    "seller.electronic_address.scheme": "BT-34-1 Seller electronic address scheme (EAS)",
     "seller.address": "BG-5 Seller postal address",
     "seller.address.line1": "BT-35 Seller address line 1",
     "seller.address.line2": "BT-36 Seller address line 2",
@@ -92,12 +106,17 @@ EN16931: dict[str, str] = {
     "seller.address.postal_code": "BT-38 Seller post code",
     "seller.address.region": "BT-39 Seller country subdivision",
     "seller.address.country": "BT-40 Seller country code",
+    "seller.contact": "BT-41 Seller contact point (BG-6; the seller's name)",
     "seller.phone": "BT-42 Seller contact telephone number (BG-6)",
     "seller.email": "BT-43 Seller contact email address (BG-6)",
     # Buyer (BG-7)
     "buyer": "BG-7 Buyer",
     "buyer.name": "BT-44 Buyer name",
+    "buyer.registration_number": "BT-47 Buyer legal registration identifier",
     "buyer.vat_number": "BT-48 Buyer VAT identifier",
+    "buyer.electronic_address": "BT-49 Buyer electronic address",
+    "buyer.electronic_address.scheme": "BT-49-1 Buyer electronic address scheme (EAS)",
+    "buyer.buyer_reference": "BT-10 Buyer reference (e.g. a German Leitweg-ID)",
     "buyer.address": "BG-8 Buyer postal address",
     "buyer.address.line1": "BT-50 Buyer address line 1",
     "buyer.address.line2": "BT-51 Buyer address line 2",
@@ -106,8 +125,12 @@ EN16931: dict[str, str] = {
     "buyer.address.region": "BT-54 Buyer country subdivision",
     "buyer.address.country": "BT-55 Buyer country code",
     "buyer.contact_name": "BT-56 Buyer contact point (BG-9)",
+    "buyer.phone": "BT-57 Buyer contact telephone number (BG-9)",
     "buyer.email": "BT-58 Buyer contact email address (BG-9)",
+    # Delivery (BG-13 / BG-15): intra-community supplies name where the goods went
+    "buyer.address.country#delivery": "BT-80 Deliver to country code (the buyer's address)",
     # Payment instructions (BG-16 / BG-17)
+    "seller.bank#means": "BT-81 Payment means type code (58 SEPA, 30 credit transfer, 1 other)",
     "seller.bank": "BG-17 Credit transfer",
     "seller.bank.iban": "BT-84 Payment account identifier",
     "seller.bank.account_holder": "BT-85 Payment account name",
@@ -130,17 +153,65 @@ EN16931: dict[str, str] = {
     "lines[].id": "BT-126 Invoice line identifier",
     "lines[].quantity": "BT-129 Invoiced quantity",
     "lines[].unit": "BT-130 Invoiced quantity unit of measure (mapped to UN/ECE Rec 20)",
+    "lines[].unit_code": "BT-130 Invoiced quantity unit of measure code (UN/ECE Rec 20)",
     "lines[].net_amount": "BT-131 Invoice line net amount",
+    "lines[].period": "BG-26 Invoice line period (BT-134 start, BT-135 end)",
     "lines[].discount_percent": "BT-138 Invoice line allowance percentage (BG-27)",
     "lines[].unit_price": "BT-146 Item net price (before the line allowance)",
     "lines[].vat_category": "BT-151 Invoiced item VAT category code",
     "lines[].vat_rate": "BT-152 Invoiced item VAT rate",
     "lines[].description": "BT-153 Item name (BT-154 Item description)",
     "lines[].product_id": "BT-155 Item Seller's identifier",
+    "lines[].metadata": "BG-32 Item attributes (BT-160 name, BT-161 value)",
 }
 
-#: BT-3 invoice type code (UNTDID 1001) per document kind.
+
+def bt(field: str) -> str:
+    """The BT/BG id of one of our fields (``"buyer_reference"`` → ``"BT-10"``), from EN16931.
+
+    Indexed paths are looked up without their index (``lines[3].period`` → ``lines[].period``).
+    """
+    key = re.sub(r"\[\d+\]", "[]", field)
+    return EN16931[key].split(" ", 1)[0]
+
+
+#: BT-3 invoice type code (UNTDID 1001) per document kind. Data, not code: a self-billed
+#: invoice (389) or self-billed credit note (261) is one more entry.
 DOCUMENT_TYPE_CODES: dict[str, str] = {"invoice": "380", "credit_note": "381"}
+
+#: BT-121 VAT exemption reason code (CEF VATEX) per category whose reason is known from the
+#: category alone; ``E`` (exempt) has many legal bases, so it carries the text (BT-120) only.
+VATEX_CODES: dict[str, str] = {
+    "AE": "VATEX-EU-AE",
+    "K": "VATEX-EU-IC",
+    "G": "VATEX-EU-G",
+    "O": "VATEX-EU-O",
+}
+
+#: BT-81 payment means type code (UNCL 4461).
+PAYMENT_MEANS_CODES: dict[str, str] = {
+    "sepa_credit_transfer": "58",
+    "credit_transfer": "30",
+    "not_defined": "1",
+}
+
+#: BT-139 / BT-140 line allowance reason (UNCL 5189 code 95 "Discount").
+DISCOUNT_REASON = ("95", "Discount")
+
+#: BT-24 specification identifiers and BT-23 business process per e-invoice format.
+CUSTOMIZATION_IDS: dict[str, str] = {
+    "cii": "urn:cen.eu:en16931:2017",
+    "ubl": "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0",
+    "xrechnung": "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0",
+}
+PEPPOL_BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+
+#: The client's ``einvoice_format`` → the XML ``invoice.einvoice`` formats it needs to pass.
+EINVOICE_FORMATS: dict[str, tuple[str, ...]] = {
+    "facturx": ("cii",),
+    "xrechnung": ("xrechnung", "cii"),
+    "peppol": ("ubl", "cii"),
+}
 
 #: BT-130 unit of measure: our free-text ``unit`` → UN/ECE Recommendation 20 code.
 UNIT_CODES: dict[str, str] = {
@@ -172,7 +243,8 @@ UNIT_CODES: dict[str, str] = {
 
 
 def unit_code(unit: str | None) -> str:
-    """UN/ECE Rec 20 code for a line's ``unit`` (``C62`` "one" when unknown or empty)."""
+    """UN/ECE Rec 20 code for a line's ``unit`` (``C62`` "one" when unknown or empty), the
+    default of ``lines[].unit_code``."""
     if not unit:
         return "C62"
     return UNIT_CODES.get(unit.strip().lower(), "C62")
@@ -318,6 +390,20 @@ def _check_locale(value: str | None) -> str | None:
     return value
 
 
+def _check_metadata(value: dict[str, str]) -> dict[str, str]:
+    for key, item in value.items():
+        if not key or len(key) > 40 or len(item) > 500:
+            raise ValueError("keys are 1-40 characters, values at most 500")
+    return value
+
+
+def _check_buyer_reference(value: str | None) -> str | None:
+    """A buyer reference shaped like a Leitweg-ID must be a valid one (check digits)."""
+    if value is not None and looks_like_leitweg_id(value):
+        return check_leitweg_id(value)
+    return value
+
+
 def _check_rate(value: Decimal | None) -> Decimal | None:
     if value is not None and not (0 <= value < 100):
         raise ValueError("must be a percentage from 0 to below 100")
@@ -343,6 +429,42 @@ class Address(DomainModel):
     country: str
 
     _country = field_validator("country")(_check_country)
+
+
+class StrictInput(DomainModel):
+    """A nested object that refuses unknown keys (a typo must not be silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=False)
+
+
+class ElectronicAddress(StrictInput):
+    """Where e-invoices reach a party (BT-34 seller / BT-49 buyer): an EAS scheme and a value,
+    checked per scheme (see :mod:`functions.domain.identifiers`)."""
+
+    scheme: str = Field(min_length=1, max_length=4)
+    value: str = Field(min_length=1, max_length=254)
+
+    @model_validator(mode="after")
+    def _check(self) -> ElectronicAddress:
+        try:
+            scheme, value = check_electronic_address(self.scheme, self.value)
+        except ValueError as exc:
+            raise _field_errors([(problem_field(exc), str(exc))]) from None
+        self.scheme, self.value = scheme, value
+        return self
+
+
+class Period(StrictInput):
+    """An invoicing period (BG-14) or a line period (BG-26): both dates, start ≤ end."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _order(self) -> Period:
+        if self.end < self.start:
+            raise _field_errors([("end", "must not be before the start")])
+        return self
 
 
 class Bank(DomainModel):
@@ -401,6 +523,7 @@ class Entity(Record):
     email: OptStr = None
     phone: OptStr = None
     website: OptStr = None
+    electronic_address: ElectronicAddress | None = None
     bank: Bank = Field(default_factory=Bank)
     currency: str = "EUR"
     locale: str = "en"
@@ -529,6 +652,11 @@ class Client(Record):
     contact_name: OptStr = None
     address: Address
     vat_number: OptStr = None
+    registration_number: Annotated[str | None, Field(max_length=100)] = None
+    phone: Annotated[str | None, Field(max_length=50)] = None
+    electronic_address: ElectronicAddress | None = None
+    buyer_reference: Annotated[str | None, Field(max_length=200)] = None
+    einvoice_format: Literal["facturx", "xrechnung", "peppol"] = "facturx"
     locale: OptStr = None
     currency: OptStr = None
     payment_terms_days: int | None = Field(default=None, ge=0, le=365)
@@ -537,6 +665,10 @@ class Client(Record):
     archived: bool = False
 
     _email = field_validator("email")(_check_email)
+    _blank = field_validator("registration_number", "phone", "buyer_reference", mode="before")(
+        _blank_to_none
+    )
+    _buyer_reference = field_validator("buyer_reference")(lambda v: _check_buyer_reference(v))
     _locale = field_validator("locale")(_check_locale)
     _currency = field_validator("currency")(_check_currency)
 
@@ -597,7 +729,18 @@ class Line(DomainModel):
     vat_defaulted: bool = False
     original_line_id: OptStr = None
 
+    unit_code: Annotated[str | None, Field(max_length=3)] = None
+    period: Period | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+
     _rate = field_validator("vat_rate")(_check_rate)
+    _metadata = field_validator("metadata")(lambda v: _check_metadata(v))
+
+    @field_validator("unit_code", mode="before")
+    @classmethod
+    def _unit_code(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
+        return check_unit_code(value) if isinstance(value, str) else value
 
     @field_validator("discount_percent")
     @classmethod
@@ -670,10 +813,13 @@ class Invoice(Record):
     buyer: Client | None = None
     payment_reference: OptStr = None
     po_number: OptStr = None
+    buyer_reference: Annotated[str | None, Field(max_length=200)] = None
+    period: Period | None = None
     notes: OptStr = None
     terms: OptStr = None
     metadata: dict[str, str] = Field(default_factory=dict, max_length=50)
     original_invoice_id: OptStr = None
+    original_invoice_number: OptStr = None
     payments: list[Payment] = Field(default_factory=list)
     pdf: PdfRef | None = None
     finalized_at: datetime | None = None
@@ -687,14 +833,9 @@ class Invoice(Record):
     credited_at: datetime | None = None
 
     _currency = field_validator("currency")(_check_currency)
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, item in value.items():
-            if not key or len(key) > 40 or len(item) > 500:
-                raise ValueError("keys are 1-40 characters, values at most 500")
-        return value
+    _metadata = field_validator("metadata")(lambda v: _check_metadata(v))
+    _blank = field_validator("buyer_reference", mode="before")(_blank_to_none)
+    _buyer_reference = field_validator("buyer_reference")(lambda v: _check_buyer_reference(v))
 
     @model_serializer(mode="wrap")
     def _serialize(

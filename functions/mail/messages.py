@@ -334,8 +334,12 @@ def invoice_message(
     locale: str | None = None,
     *,
     env: Mapping[str, str] = os.environ,
+    attachments: Iterable[tuple[str, str, bytes]] = (),
 ) -> EmailMessage:
     """The mail of ``invoice.send``: summary, the sender's optional note, the PDF attached.
+
+    ``attachments`` (``(filename, content type, data)``) come before the PDF: the e-invoice
+    XML a client's format asks for (XRechnung, Peppol UBL), the PDF being its readable copy.
 
     ``invoice`` is the JSON of ``invoice.get``. The language is ``locale``, else the frozen
     buyer's, else the seller's, else English. Credit notes get credit-note wording and show
@@ -391,6 +395,10 @@ def invoice_message(
         body.facts(rows)
     body.para(f"{words['regards']}\n{seller_name}")
     body.attach_to(mail)
+    for filename, content_type, data in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        safe = _UNSAFE_FILENAME.sub("-", filename).strip("-.") or "einvoice.xml"
+        mail.add_attachment(bytes(data), maintype=maintype, subtype=subtype, filename=safe)
     _attach_pdf(mail, pdf, number)
     return mail
 

@@ -32,7 +32,15 @@ from pydantic import Field, WithJsonSchema, field_validator
 from functions.domain.drafts import draft_invoice, duplicate, product_ids, update_draft
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.lifecycle import transition
-from functions.domain.models import STATUSES, Client, Entity, Invoice, Product, parse_model
+from functions.domain.models import (
+    STATUSES,
+    Client,
+    Entity,
+    Invoice,
+    Period,
+    Product,
+    parse_model,
+)
 from functions.domain.money import to_decimal
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
@@ -198,6 +206,8 @@ class _DraftFields(Params):
     supply_date: date | None = None
     due_date: date | None = None
     po_number: str | None = None
+    buyer_reference: str | None = None
+    period: Period | None = None
     notes: str | None = None
     terms: str | None = None
     metadata: dict[str, str] | None = None

@@ -24,6 +24,7 @@ from functions.domain.payments import apply_payment
 from storage_adapter import Record, Transaction
 
 from .common import event, load, new_id
+from .delivery import transport_for, xml_attachments
 from .invoices import (
     CLIENTS,
     load_invoice,
@@ -80,9 +81,9 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 
 @action("invoice.send", InvoiceSend)
 def send_invoice(ctx: Context, p: InvoiceSend) -> dict[str, Any]:
-    """Mail the PDF to ``to`` (default: the client's e-mail); ``open``/``overdue`` → ``sent``."""
+    """Send the document to ``to`` (default: the client's e-mail) with what the client's
+    e-invoice format asks for (see ``delivery``); ``open``/``overdue`` → ``sent``."""
     from functions.domain.errors import ValidationFailed
-    from functions.mail.messages import invoice_message
     from functions.mail.transport import MailConfigurationError, MailDeliveryError
 
     rec = load_invoice(ctx, p.invoice_id)
@@ -92,9 +93,13 @@ def send_invoice(ctx: Context, p: InvoiceSend) -> dict[str, Any]:
     if not to:
         raise ValidationFailed.one("to", "the client has no e-mail address; give 'to'")
     rec, pdf = pdf_bytes(ctx, rec)
-    mail = invoice_message(present(rec), pdf, to, _as_list(p.cc) or None, p.message)
+    document = present(rec)
+    attachments = xml_attachments(document)  # what the client's e-invoice format asks for
+    transport = transport_for(ctx, document, _mailer(ctx))
     try:
-        message_id = _mailer(ctx).send(mail)
+        message_id = transport.deliver(
+            document, pdf, attachments, to=to, cc=_as_list(p.cc) or None, message=p.message
+        )
     except (MailDeliveryError, MailConfigurationError) as exc:
         failure = event(ctx, "send_failed", {"to": to, "cc": _as_list(p.cc), "reason": exc.message})
         ctx.store.transaction(lambda tx: tx.append(timeline_stream(rec.key), failure))
@@ -107,7 +112,13 @@ def send_invoice(ctx: Context, p: InvoiceSend) -> dict[str, Any]:
         changes: dict[str, Any] = {"sent_at": now_utc(ctx)}
         if allowed(status, "send", kind):  # a payment may have landed while mailing
             changes["status"] = transition(status, "send", kind=kind)
-        payload = {"to": to, "cc": _as_list(p.cc), "message_id": message_id}
+        payload = {
+            "to": to,
+            "cc": _as_list(p.cc),
+            "message_id": message_id,
+            "transport": transport.name,
+            "attachments": [a.filename for a in attachments] + ["pdf"],
+        }
         return write_invoice(
             tx, ctx, current, invoice.model_copy(update=changes), [("sent", payload)]
         )

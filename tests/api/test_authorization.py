@@ -44,6 +44,7 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
     "invoice.duplicate": {"invoice_id": "{invoice}"},
     "invoice.delete": {"invoice_id": "{invoice}"},
     "invoice.pdf": {"invoice_id": "{invoice}"},
+    "invoice.einvoice": {"invoice_id": "{invoice}", "format": "cii"},
     "invoice.timeline": {"invoice_id": "{invoice}"},
 }
 

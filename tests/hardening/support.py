@@ -139,6 +139,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "invoice.duplicate": {"invoice_id": "{credited}"},
     "invoice.delete": {"invoice_id": "{fresh_draft}"},
     "invoice.pdf": {"invoice_id": "{void}"},
+    "invoice.einvoice": {"invoice_id": "{open}", "format": "cii"},
     "invoice.timeline": {"invoice_id": "{credit_note}"},
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "DE"},

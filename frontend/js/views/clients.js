@@ -19,6 +19,7 @@ import {
   toast,
   withBusy,
 } from "../ui.js";
+import { EAS_SCHEMES, EINVOICE_FORMATS, electronicAddress } from "../einvoice.js";
 import { invoiceTable } from "./invoices.js";
 
 function clientFields(c = {}, defaultCountry = "DE") {
@@ -38,6 +39,20 @@ function clientFields(c = {}, defaultCountry = "DE") {
       field({ label: "Region", name: "address.region", value: addr.region }),
       field({ label: "Country", name: "address.country", required: true, options: countries(), value: addr.country || defaultCountry }),
     ]),
+    fieldset("E-invoicing", [
+      field({
+        label: "E-invoice format",
+        name: "einvoice_format",
+        options: EINVOICE_FORMATS,
+        value: c.einvoice_format || "facturx",
+        hint: "What this client receives: every PDF is a Factur-X; XRechnung and Peppol add their XML.",
+      }),
+      field({ label: "Buyer reference", name: "buyer_reference", value: c.buyer_reference, placeholder: "04011000-1234512345-06", hint: "BT-10, e.g. the Leitweg-ID of a German public buyer." }),
+      field({ label: "Electronic address scheme", name: "electronic_address.scheme", options: EAS_SCHEMES, value: c.electronic_address?.scheme || "" }),
+      field({ label: "Electronic address", name: "electronic_address.value", value: c.electronic_address?.value, placeholder: "0403170701", hint: "BT-49: where e-invoices reach the client (Peppol ID, Leitweg-ID, e-mail)." }),
+      field({ label: "Registration number", name: "registration_number", value: c.registration_number, hint: "BT-47, e.g. the commercial register number." }),
+      field({ label: "Phone", name: "phone", type: "tel", value: c.phone }),
+    ]),
     fieldset("Invoicing", [
       field({ label: "Currency", name: "currency", options: [["", "Company default"], ...CURRENCIES.map((x) => [x, x])], value: c.currency || "" }),
       field({ label: "Language", name: "locale", value: c.locale, placeholder: "en", hint: "Language of invoices and mails." }),
@@ -47,8 +62,8 @@ function clientFields(c = {}, defaultCountry = "DE") {
   ];
 }
 
-function clientPayload(values) {
-  const out = { ...values };
+function clientPayload(values, original = null) {
+  const out = electronicAddress({ ...values }, original);
   if (typeof out.payment_terms_days === "string") out.payment_terms_days = Number(out.payment_terms_days);
   return out;
 }
@@ -176,7 +191,7 @@ export async function renderClient(main, id) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      client = await withBusy(save, () => call("client.update", { client_id: client.id, version: client.version, ...clientPayload(collect(form, client)) }), "Saving…");
+      client = await withBusy(save, () => call("client.update", { client_id: client.id, version: client.version, ...clientPayload(collect(form, client), client) }), "Saving…");
       invalidate("clients");
       toast("Client saved", "success");
       renderVat();

@@ -128,6 +128,9 @@ export async function renderEditor(main, invoiceId, params) {
   const supplyField = field({ label: "Supply date", name: "supply_date", type: "date", value: inv?.supply_date || "" });
   const dueField = field({ label: "Due date", name: "due_date", type: "date", value: inv?.due_date || "", hint: "Empty: issue date + payment terms." });
   const poField = field({ label: "PO number", name: "po_number", value: inv?.po_number || "" });
+  const buyerRefField = field({ label: "Buyer reference", name: "buyer_reference", value: inv?.buyer_reference || "", hint: "BT-10; empty: the client's (e.g. a Leitweg-ID)." });
+  const periodStartField = field({ label: "Period from", name: "period.start", type: "date", value: inv?.period?.start || "" });
+  const periodEndField = field({ label: "Period to", name: "period.end", type: "date", value: inv?.period?.end || "" });
   const notesField = field({ label: "Notes", name: "notes", type: "textarea", value: inv?.notes ?? (inv ? "" : startEntity.default_notes || ""), wide: true });
   const termsField = field({ label: "Terms", name: "terms", type: "textarea", value: inv?.terms || "", wide: true });
   const clientInfo = h("div", { class: "client-info muted small" });
@@ -305,18 +308,27 @@ export async function renderEditor(main, invoiceId, params) {
       [supplyField.control, "supply_date"],
       [dueField.control, "due_date"],
       [poField.control, "po_number"],
+      [buyerRefField.control, "buyer_reference"],
       [notesField.control, "notes"],
       [termsField.control, "terms"],
     ]) {
       const v = optional(ctl, key);
       if (v !== undefined) body[key] = v;
     }
+    const [start, end] = [periodStartField.control.value, periodEndField.control.value];
+    if (start || end) body.period = { start, end };
+    else if (inv?.period) body.period = null;
     sentLines = lines.filter((l) => l.description.trim() || String(l.unit_price).trim() || l.product_id);
     body.lines = sentLines.map((l) => {
       const out = { description: l.description.trim(), quantity: String(l.quantity).trim() || "1" };
       if (String(l.unit_price).trim()) out.unit_price = String(l.unit_price).trim();
       if (l.product_id) out.product_id = l.product_id;
       if (l.unit.trim()) out.unit = l.unit.trim();
+      // what the editor does not show travels back as it came (a changed unit re-derives its code)
+      const kept = l.server || {};
+      if (kept.unit_code && (kept.unit || "") === l.unit.trim()) out.unit_code = kept.unit_code;
+      if (kept.period) out.period = kept.period;
+      if (kept.metadata && Object.keys(kept.metadata).length) out.metadata = kept.metadata;
       if (String(l.discount_percent).trim()) out.discount_percent = String(l.discount_percent).trim();
       if (l.vatExplicit && String(l.vat_rate).trim()) {
         out.vat_rate = String(l.vat_rate).trim();
@@ -529,7 +541,7 @@ export async function renderEditor(main, invoiceId, params) {
     if (box.top < 0 || box.bottom > window.innerHeight) conflictBanner.scrollIntoView({ block: "start" });
   }
 
-  for (const f of [entityField, clientField, currencyField, issueField, supplyField, dueField, poField, notesField, termsField]) {
+  for (const f of [entityField, clientField, currencyField, issueField, supplyField, dueField, poField, buyerRefField, periodStartField, periodEndField, notesField, termsField]) {
     f.control.addEventListener("input", changed);
   }
   currencyField.control.addEventListener("input", () => {
@@ -650,7 +662,7 @@ export async function renderEditor(main, invoiceId, params) {
       h("div", { class: "party" }, entityField),
       h("div", { class: "party" }, h("div", { class: "party-client" }, clientField, addClient), clientInfo),
     ),
-    h("section", { class: "card" }, h("h2", { class: "card-title", text: "Details" }), h("div", { class: "grid grid-4" }, issueField, supplyField, dueField, currencyField, poField)),
+    h("section", { class: "card" }, h("h2", { class: "card-title", text: "Details" }), h("div", { class: "grid grid-4" }, issueField, supplyField, dueField, currencyField, poField, buyerRefField, periodStartField, periodEndField)),
     h(
       "section",
       { class: "card lines-card" },

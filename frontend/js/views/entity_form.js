@@ -1,6 +1,7 @@
 // The entity (the company you invoice from) form, shared by first-run setup and settings.
 
 import { h } from "../dom.js";
+import { EAS_SCHEMES, electronicAddress } from "../einvoice.js";
 import { countries, CURRENCIES, currencyFor, currencyName, EU_VAT_RATES, guessCountry } from "../format.js";
 import { clearErrors, field, fieldset, setFieldError } from "../ui.js";
 
@@ -160,6 +161,12 @@ export function entityFields(entity = {}, full = false) {
       currency,
       field({ label: "Payment terms (days)", name: "payment_terms_days", type: "number", value: entity.payment_terms_days ?? 30, attrs: { min: 0, max: 365 } }),
     ]),
+    full
+      ? fieldset("E-invoicing", [
+          field({ label: "Electronic address scheme", name: "electronic_address.scheme", options: EAS_SCHEMES, value: entity.electronic_address?.scheme || "" }),
+          field({ label: "Electronic address", name: "electronic_address.value", value: entity.electronic_address?.value, placeholder: "DE123456789", hint: "BT-34: where your clients' systems send e-invoices and replies (XRechnung and Peppol need it)." }),
+        ])
+      : null,
     fieldset("Bank", [
       field({ label: "Account holder", name: "bank.account_holder", value: bank.account_holder }),
       field({ label: "IBAN", name: "bank.iban", value: bank.iban, placeholder: "DE89 3704 0044 0532 0130 00" }),
@@ -205,9 +212,9 @@ export function entityFields(entity = {}, full = false) {
 }
 
 /** Turn collected form values into API types (numbers, lists). Returns null on a local error. */
-export function entityPayload(form, values) {
+export function entityPayload(form, values, original = null) {
   clearErrors(form);
-  const out = { ...values };
+  const out = electronicAddress({ ...values }, original);
   if (typeof out.reminder_days === "string") {
     const parts = out.reminder_days.split(/[,\s]+/).filter(Boolean);
     if (parts.some((p) => !/^\d+$/.test(p))) {

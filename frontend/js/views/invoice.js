@@ -70,6 +70,33 @@ async function downloadPdf(inv, btn) {
   );
 }
 
+/** The e-invoice formats offered for download (invoice.einvoice). */
+export const EINVOICE_DOWNLOADS = [
+  ["cii", "Factur-X XML"],
+  ["xrechnung", "XRechnung"],
+  ["ubl", "Peppol UBL"],
+];
+
+async function downloadEinvoice(inv, format, btn) {
+  await withBusy(
+    btn,
+    async () => {
+      try {
+        const res = await call("invoice.einvoice", { invoice_id: inv.id, format });
+        const a = h("a", { href: res.url, download: res.filename, hidden: true });
+        document.body.append(a);
+        a.click();
+        a.remove();
+      } catch (err) {
+        // 422: the document lacks what this format needs; the details name fields and BT ids
+        const details = err.details?.length ? ` ${err.details.map((d) => d.message).join(" · ")}` : "";
+        toast(`${describeError(err)}${details}`, "error");
+      }
+    },
+    "Preparing…",
+  );
+}
+
 /** A disclosure menu ("More") holding the less frequent actions; Escape or a click outside closes it. */
 function moreMenu(items) {
   if (!items.length) return null;
@@ -164,6 +191,14 @@ export async function renderInvoice(main, id) {
     b.dataset.action = "pdf";
     b.addEventListener("click", () => downloadPdf(inv, b));
     actions.push(b);
+    const group = h("div", { class: "einvoice-downloads", role: "group", "aria-label": "E-invoice downloads" }, h("span", { class: "muted", text: "E-invoice:" }));
+    for (const [format, label] of EINVOICE_DOWNLOADS) {
+      const e = button(label, {}, icon("download"));
+      e.dataset.action = `einvoice-${format}`;
+      e.addEventListener("click", () => downloadEinvoice(inv, format, e));
+      group.append(e);
+    }
+    actions.push(group);
   }
   if (allowed.has("send")) {
     const b = button(inv.status === "sent" ? "Send again" : "Send", { variant: allowed.has("payment") && inv.status === "sent" ? "secondary" : "primary" }, icon("mail"));

@@ -71,7 +71,7 @@ async function entityEditor(body, entityId) {
   );
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const payload = entityPayload(form, collect(form, isNew ? null : current));
+    const payload = entityPayload(form, collect(form, isNew ? null : current), isNew ? null : current);
     if (!payload) return;
     try {
       const res = await withBusy(

@@ -1,0 +1,217 @@
+"""E-invoices through the services, on SQLite and on DynamoDB + S3 (moto server over HTTP):
+the new fields, finalize's format checks, ``invoice.einvoice``, the Factur-X PDF and sending
+by format. The XML inside the delivered PDF is the XML ``invoice.einvoice`` returns."""
+
+from __future__ import annotations
+
+import io
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from facturx import get_xml_from_pdf
+from pypdf import PdfReader
+
+from functions.domain.errors import InvalidState, ValidationFailed
+from storage_adapter.sqlite import SqliteStore
+from tests.einvoice.validation import validate
+from tests.support.moto_server import dynamo_store, moto_endpoint  # noqa: F401
+
+from .support import CLIENT, SELLER, act, make_ctx, seed
+
+ENDPOINTS = {
+    "seller": {"scheme": "9930", "value": "DE136695976"},
+    "buyer": {"scheme": "0204", "value": "04011000-1234512345-06"},
+}
+LINES = [
+    {"description": "Wartung", "quantity": "10", "unit": "hour", "unit_price": "95"},
+    {"description": "Lizenz", "quantity": "1", "unit_price": "249.99", "discount_percent": "10"},
+]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.aws)])
+def backend(request, tmp_path: Path):
+    if request.param == "sqlite":
+        store = SqliteStore(tmp_path / "data" / "billow.db")
+        yield store
+        store.close()
+    else:
+        yield request.getfixturevalue("dynamo_store")
+
+
+def _blob(store, url: str) -> bytes:
+    """The bytes behind a signed link (the key is in the link's path)."""
+    path = urlparse(url).path
+    key = path.split("/blobs/", 1)[1] if "/blobs/" in path else path.split("/", 2)[2]
+    from urllib.parse import unquote
+
+    for candidate in (unquote(key), unquote(key).removeprefix("blobs/")):
+        blob = store.get_blob(candidate)
+        if blob is not None:
+            return blob.data
+    raise AssertionError(f"no blob behind {url} {parse_qs(urlparse(url).query)}")
+
+
+def _xrechnung_setup(ctx, **client_overrides):
+    seller = {**SELLER, "phone": "+49 30 1234567", "electronic_address": ENDPOINTS["seller"]}
+    client = {
+        **CLIENT,
+        "einvoice_format": "xrechnung",
+        "electronic_address": ENDPOINTS["buyer"],
+        "buyer_reference": "04011000-1234512345-06",
+        **client_overrides,
+    }
+    return seed(ctx, seller, client)
+
+
+def test_einvoice_end_to_end(backend, tmp_path: Path):
+    outbox = tmp_path / "outbox"
+    ctx = make_ctx(backend, outbox=outbox)
+    ids = _xrechnung_setup(ctx)
+    client = act(ctx, "client.get", client_id=ids["client_id"])
+    assert client["einvoice_format"] == "xrechnung"
+    assert client["electronic_address"] == ENDPOINTS["buyer"]
+
+    draft = act(
+        ctx,
+        "invoice.create",
+        entity_id=ids["entity_id"],
+        client_id=ids["client_id"],
+        lines=[{**LINES[0], "metadata": {"ticket": "T-1"}}, LINES[1]],
+        period={"start": "2026-11-01", "end": "2026-11-30"},
+    )
+    assert [line["unit_code"] for line in draft["lines"]] == ["HUR", "C62"]
+    with pytest.raises(InvalidState):
+        act(ctx, "invoice.einvoice", invoice_id=draft["id"], format="cii")
+
+    final = act(ctx, "invoice.finalize", invoice_id=draft["id"])
+    # the frozen buyer carries the e-invoice fields of finalize time
+    assert final["buyer"]["buyer_reference"] == "04011000-1234512345-06"
+
+    links = {}
+    for fmt in ("cii", "ubl", "xrechnung"):
+        link = act(ctx, "invoice.einvoice", invoice_id=final["id"], format=fmt)
+        assert link["format"] == fmt and link["content_type"] == "application/xml"
+        assert link["filename"].startswith(final["number"]) and link["filename"].endswith(".xml")
+        links[fmt] = _blob(backend, link["url"])
+        report = validate(links[fmt], fmt)
+        assert report.valid, report.describe()
+        assert f">{final['total']}</".encode() in links[fmt]  # the API's total, to the cent
+
+    # the PDF is a Factur-X whose factur-x.xml is the cii e-invoice, byte for byte
+    pdf = _blob(backend, act(ctx, "invoice.pdf", invoice_id=final["id"])["url"])
+    name, embedded = get_xml_from_pdf(pdf, check_xsd=False)
+    assert name == "factur-x.xml" and embedded == links["cii"]
+    reader = PdfReader(io.BytesIO(pdf))
+    assert "/OutputIntents" in reader.trailer["/Root"]
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert (
+        b"pdfaid:part>3<" in xmp.replace(b'"', b">").replace(b"='", b">") or b"pdfaid:part" in xmp
+    )
+    assert b"urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#" in xmp
+
+    # a later change of the client changes nothing in the issued e-invoice
+    act(ctx, "client.update", client_id=ids["client_id"], name="Renamed AG")
+    again = act(ctx, "invoice.einvoice", invoice_id=final["id"], format="cii")
+    assert _blob(backend, again["url"]) == links["cii"]
+
+    # sending to an XRechnung client attaches the XML and the PDF
+    act(ctx, "invoice.send", invoice_id=final["id"])
+    mail = BytesParser(policy=policy.default).parsebytes(next(outbox.glob("*.eml")).read_bytes())
+    parts = [(p.get_filename(), p.get_content_type()) for p in mail.iter_attachments()]
+    assert parts == [
+        (f"{final['number']}-xrechnung.xml", "application/xml"),
+        (f"{final['number']}.pdf", "application/pdf"),
+    ]
+    attached = next(p for p in mail.iter_attachments() if p.get_filename().endswith(".xml"))
+    assert (
+        attached.get_content() == links["xrechnung"]
+        or attached.get_payload(decode=True) == links["xrechnung"]
+    )
+    events = act(ctx, "invoice.timeline", invoice_id=final["id"])["events"]
+    sent = next(e for e in events if e["type"] == "sent")
+    assert sent["data"]["transport"] == "mail"
+
+
+def test_finalize_names_what_the_format_needs(tmp_path: Path):
+    store = SqliteStore(tmp_path / "data" / "billow.db")
+    ctx = make_ctx(store)
+    ids = _xrechnung_setup(ctx, buyer_reference=None, electronic_address=None)
+    draft = act(
+        ctx, "invoice.create", entity_id=ids["entity_id"], client_id=ids["client_id"], lines=LINES
+    )
+    with pytest.raises(ValidationFailed) as err:
+        act(ctx, "invoice.finalize", invoice_id=draft["id"])
+    details = {d.field: d.message for d in err.value.details}
+    assert details["buyer_reference"].startswith("BT-10:")
+    assert details["buyer.electronic_address"].startswith("BT-49:")
+    # nothing was written: still a draft, no number used
+    assert act(ctx, "invoice.get", invoice_id=draft["id"])["status"] == "draft"
+    act(ctx, "invoice.update", invoice_id=draft["id"], buyer_reference="04011000-1234512345-06")
+    with pytest.raises(ValidationFailed) as err:
+        act(ctx, "invoice.finalize", invoice_id=draft["id"])
+    assert [d.field for d in err.value.details] == ["buyer.electronic_address"]
+    act(ctx, "client.update", client_id=ids["client_id"], electronic_address=ENDPOINTS["buyer"])
+    assert act(ctx, "invoice.finalize", invoice_id=draft["id"])["number"] == "INV-2026-0001"
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"electronic_address": {"scheme": "0000", "value": "x"}}, "electronic_address.scheme"),
+        (
+            {"electronic_address": {"scheme": "0088", "value": "4000001000006"}},
+            "electronic_address.value",
+        ),
+        (
+            {"electronic_address": {"scheme": "0204", "value": "04011000-1234512345-07"}},
+            "electronic_address.value",
+        ),
+        (
+            {"electronic_address": {"scheme": "EM", "value": "x", "extra": 1}},
+            "electronic_address.extra",
+        ),
+        ({"buyer_reference": "04011000-1234512345-07"}, "buyer_reference"),
+        ({"einvoice_format": "pdf"}, "einvoice_format"),
+    ],
+)
+def test_bad_e_invoice_fields_are_422_and_write_nothing(tmp_path: Path, fields, where):
+    store = SqliteStore(tmp_path / "data" / "billow.db")
+    ctx = make_ctx(store)
+    ids = seed(ctx)
+    before = act(ctx, "client.get", client_id=ids["client_id"])
+    with pytest.raises(ValidationFailed) as err:
+        act(ctx, "client.update", client_id=ids["client_id"], **fields)
+    assert where in [d.field for d in err.value.details]
+    assert act(ctx, "client.get", client_id=ids["client_id"]) == before
+    with pytest.raises(ValidationFailed) as err:
+        act(ctx, "client.create", **{**CLIENT, **fields})
+    assert where in [d.field for d in err.value.details]
+    store.close()
+
+
+def test_bad_line_fields_are_422(tmp_path: Path):
+    store = SqliteStore(tmp_path / "data" / "billow.db")
+    ctx = make_ctx(store)
+    ids = seed(ctx)
+    bad = [
+        {**LINES[0], "unit_code": "HOURS"},
+        {**LINES[0], "period": {"start": "2026-11-30", "end": "2026-11-01"}},
+        {**LINES[0], "metadata": {f"k{i}": "v" for i in range(21)}},
+        {**LINES[0], "period": {"start": "2026-11-01", "end": "2026-11-30", "days": 3}},
+    ]
+    with pytest.raises(ValidationFailed) as err:
+        act(
+            ctx, "invoice.create", entity_id=ids["entity_id"], client_id=ids["client_id"], lines=bad
+        )
+    fields = {d.field for d in err.value.details}
+    assert {
+        "lines[0].unit_code",
+        "lines[1].period.end",
+        "lines[2].metadata",
+        "lines[3].period.days",
+    } <= fields
+    store.close()
