@@ -96,6 +96,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "invoice.duplicate": {"invoice_id": INV},
     "invoice.delete": {"invoice_id": INV},
     "invoice.pdf": {"invoice_id": INV},
+    "invoice.einvoice": {"invoice_id": INV, "format": "xrechnung"},
     "invoice.timeline": {"invoice_id": INV},
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "FR"},

@@ -22,8 +22,8 @@ from functions.domain.models import (
     Line,
     Product,
     parse_model,
-    unknown_fields,
     unit_code,
+    unknown_fields,
 )
 from functions.domain.money import validate_currency
 
