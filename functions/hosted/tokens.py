@@ -1,8 +1,12 @@
 """Hosted-page tokens: random, stored only as a hash, looked up by that hash, rate limited.
 
-- A token is 32 bytes from the OS CSPRNG (256 bits, 43 URL-safe characters): guessing one is
-  hopeless, so it is the page's only key. ``hosted_invoice_url`` is ``<public URL>/i/<token>``
-  (quotes: ``/q/<token>``).
+- A token is 32 bytes (256 bits, 43 URL-safe characters): guessing one is hopeless, so it is
+  the page's only key. ``hosted_invoice_url`` is ``<public URL>/i/<token>`` (quotes:
+  ``/q/<token>``). ``invoice.get`` shows that URL to the owner every time, yet the store may
+  keep only a hash: so the token is *derived*, ``HMAC-SHA256(link key, document id, link
+  version)`` (:func:`derive_token`), never stored. The link key lives outside the store (the
+  data dir's key file; on AWS a SecureString parameter), the store keeps the link version and
+  the token's hash. :func:`new_token` (random) serves where nothing needs to show it again.
 - The store keeps ``sha256(token)`` (the same hash as every other Billow secret,
   ``functions.services.common.hash_secret``): a copy of the database opens no page. A lookup
   hashes the token from the URL and reads the record keyed by that hash — one read, no scan.
@@ -15,7 +19,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import ipaddress
 import re
 import secrets
@@ -31,6 +37,16 @@ MISS_WINDOW_S = 600
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def derive_token(key: bytes, document_id: str, version: int) -> str:
+    """The token of version ``version`` of a document's link. ``invoice.rotate_link`` bumps
+    the version: the new token is unrelated to the old one, whose hash is deleted."""
+    if len(key) < 32:
+        raise ValueError("the link key has at least 32 bytes")
+    message = f"billow-hosted-link\0{document_id}\0{int(version)}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def token_hash(token: str) -> str:

@@ -100,6 +100,18 @@ def test_tokens_are_random_long_and_stored_as_their_hash():
     assert tokens.hosted_url("https://app.example/", token) == f"https://app.example/i/{token}"
 
 
+def test_derived_tokens_change_with_the_link_version_and_key():
+    key = bytes(range(32))
+    first = tokens.derive_token(key, "inv_1", 1)
+    assert tokens.is_token(first) and first == tokens.derive_token(key, "inv_1", 1)
+    rotated = tokens.derive_token(key, "inv_1", 2)
+    assert rotated != first and tokens.is_token(rotated)
+    assert tokens.derive_token(key, "inv_2", 1) != first
+    assert tokens.derive_token(bytes(32), "inv_1", 1) != first
+    with pytest.raises(ValueError):
+        tokens.derive_token(b"short", "inv_1", 1)
+
+
 def test_paths():
     t = tokens.new_token()
     assert tokens.parse_path(f"/i/{t}") == tokens.HostedPath("invoice", t, "")

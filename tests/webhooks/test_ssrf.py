@@ -170,3 +170,19 @@ def test_the_system_resolver_resolves_loopback_names():
     )
     with pytest.raises(ssrf.ResolveError):
         ssrf.system_resolver("no-such-host.invalid", 443)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://0177.0.0.1/h",
+        "https://127.1/h",
+        "https://0x7f.0.0.1/h",
+        "https://[fe80::1%25eth0]/h",
+    ],
+)
+def test_odd_spellings_of_loopback_are_caught_once_resolved(url):
+    """Forms ``ipaddress`` does not read (octal, short, hex) go to the system resolver, which
+    reads them as the C library does (127.0.0.1): the resolved address is what is checked."""
+    with pytest.raises(ssrf.UnsafeURL):
+        ssrf.check_webhook_url(url, allow_local=False)
