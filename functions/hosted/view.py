@@ -516,32 +516,28 @@ def quote_view(
     view.kind_label = lab["quote"]
     view.meta = [(lab["quote_number"], number)] if number else []
     if doc.get("issue_date"):
-        view.meta.append((lab["issue_date"], f.date(doc.get("issue_date"))))
+        view.meta.append((lab["date"], f.date(doc.get("issue_date"))))
     if doc.get("valid_until"):
         view.meta.append((lab["valid_until"], f.date(doc.get("valid_until"))))
     if doc.get("po_number"):
         view.meta.append((lab["po_number"], one_line(doc.get("po_number"))))
     view.totals = _totals(doc, f, lab, credit=False, show_due=False)
     view.downloads = _links([(lab["download_quote_pdf"], pdf_url or "")])
+    valid_until = f.date(doc.get("valid_until"))
+    accepted = lab["accepted_note"].format(
+        name=one_line(doc.get("accepted_by")), date=f.date(doc.get("accepted_at"))
+    )
     notes = {
-        "open": lab["due_on"].format(date=f.date(doc.get("valid_until")))
-        if doc.get("valid_until")
-        else "",
-        "accepted": lab["accepted_note"].format(
-            name=one_line(doc.get("accepted_by")), date=f.date(doc.get("accepted_at"))
-        ),
-        "converted": lab["accepted_note"].format(
-            name=one_line(doc.get("accepted_by")), date=f.date(doc.get("accepted_at"))
-        ),
+        "open": f"{lab['valid_until']} {valid_until}" if valid_until else "",
+        "accepted": accepted,
+        "converted": accepted,
         "declined": lab["declined_note"].format(date=f.date(doc.get("declined_at"))),
-        "expired": lab["expired_note"].format(date=f.date(doc.get("valid_until"))),
+        "expired": lab["expired_note"].format(date=valid_until),
     }
-    if status == "open" and doc.get("valid_until"):
-        notes["open"] = f"{lab['valid_until']} {f.date(doc.get('valid_until'))}"
     tone = {"open": "due", "accepted": "ok", "converted": "ok"}.get(status, "muted")
     view.status = Status(
         status,
-        lab[f"status_{status}"],
+        lab["status_quote_open" if status == "open" else f"status_{status}"],
         tone,
         lab["total"],
         f.money(doc.get("total")),

@@ -22,7 +22,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page
 
-from functions.hosted import pages, tokens
+from functions.hosted import forms, pages, tokens
 from functions.pdf.epc_qr import epc_payload
 from functions.pdf.render import filename_for, render_invoice_pdf
 from tests.hosted.documents import HOSTILE, Documents
@@ -39,9 +39,11 @@ class Site:
     open_token: str
     credited_token: str
     note_token: str
+    quote_token: str
     open_invoice: dict
     note: dict
     requests: list[str]
+    answers: list[object]
 
     def page_url(self, token: str) -> str:
         return f"{self.url}/i/{token}"
@@ -85,12 +87,30 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ),
     )
     add_page(t_note, pages.render_invoice_page(note, original_url=f"/i/{t_credited}"))
+    t_quote = tokens.new_token()
+    quote = {
+        **open_invoice,
+        "object": "quote",
+        "status": "open",
+        "number": "QUO-2026-0001",
+        "valid_until": "2026-12-21",
+    }
+    answers[f"/q/{t_quote}"] = (0, {}, b"")  # rendered per request: it shows the last answer
     seen: list[str] = []
+    received: list[object] = []
+
+    def quote_page(notice: str | None) -> pages.HostedPage:
+        return pages.render_quote_page(
+            quote, accept_url=f"/q/{t_quote}", decline_url=f"/q/{t_quote}", notice=notice
+        )
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             seen.append(self.path)
             found = tokens.parse_path(self.path) and answers.get(self.path)
+            if self.path == f"/q/{t_quote}":
+                page = quote_page("Merci !" if received else None)
+                found = (page.status, page.headers, page.body_bytes)
             if found:
                 status, headers, body = found
             else:
@@ -102,6 +122,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            """The quote's answer, as the wiring of issue 20 will take it: parse, then 303."""
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append(forms.parse_quote_answer(body, self.headers.get("Content-Type")))
+            self.send_response(303)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -117,9 +146,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             t_open,
             t_credited,
             t_note,
+            t_quote,
             open_invoice,
             note,
             seen,
+            received,
         )
     finally:
         server.shutdown()
@@ -243,4 +274,19 @@ def test_the_page_needs_no_javascript(browser, site):
         assert page.locator("script").count() == 0
     finally:
         page.context.close()
+    assert problems == []
+
+
+def test_a_quote_is_accepted_with_a_plain_form(browser, site, screenshots):
+    page, problems = customer_page(browser, DESKTOP, java_script_enabled=False)
+    try:
+        page.goto(f"{site.url}/q/{site.quote_token}")
+        page.screenshot(path=str(screenshots / "hosted-quote.png"), full_page=True)
+        page.get_by_label("Ihr Name").fill("Kim <Lee>")
+        page.get_by_role("button", name="Angebot annehmen").click()
+        page.wait_for_load_state()
+        assert page.locator(".notice").inner_text() == "Merci !"
+    finally:
+        page.context.close()
+    assert site.answers == [forms.QuoteAnswer("accept", "Kim <Lee>")]
     assert problems == []

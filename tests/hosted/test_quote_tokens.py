@@ -30,7 +30,7 @@ def test_open_quote_offers_accept_and_decline_forms(docs):
     t = parse(page.body)
     text = t.all_text()
     assert "Quote QUO-2026-0001 from Acme GmbH" in text
-    assert "Valid until Dec 21, 2026" in text
+    assert "Valid until Dec 21, 2026" in text and "Status: Open" in text
     assert "Amount due" not in text  # a quote asks for no payment yet
     form_tags = [a for tag, a in t.tags if tag == "form"]
     assert form_tags == [
