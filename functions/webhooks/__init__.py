@@ -10,8 +10,9 @@ Pure parts (no store, no network) and I/O only at the edges:
 - :mod:`.ssrf` — which URLs and addresses may be called, with an injectable resolver;
 - :mod:`.delivery` — one HTTP attempt to the *resolved, checked* address (no second lookup);
 - :mod:`.retry` — the retry schedule and the "failing for 3 days: disable" decision;
-- :mod:`.outbox` — the state of one delivery (event × webhook) from attempt to attempt.
+- :mod:`.outbox` — the state of one delivery (event × webhook) from attempt to attempt;
+- :mod:`.worker` — fan-out, claims, attempts and their records through the store port
+  (``stage_event`` for the services, ``Worker.run_once`` for ``billow serve``/``daily``/AWS).
 
-The store, the services and the worker that ties these together are wired in later; see the
-design notes in ``docs`` of issue 17.
+How the services, the API, ``billow serve`` and AWS call these: ``docs/wiring-issue-17.md``.
 """

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from tests.support.moto_server import moto_endpoint  # noqa: F401  (moto in server mode)
+from tests.support.moto_server import dynamo_store, moto_endpoint  # noqa: F401  (moto server)
 
 
 @dataclass
