@@ -500,6 +500,8 @@ def quote_view(
 ) -> DocumentView:
     """The view of a quote page (issue 20): the document as for an invoice, a status of its
     own, no payment details; ``extra["can_answer"]`` says whether accept/decline is offered."""
+    # The parties, lines and VAT are an invoice's; "void" keeps the invoice view from asking
+    # for payment. Title, details, totals, downloads and status are the quote's, set below.
     view = invoice_view(
         {**doc, "kind": "invoice", "status": "void"}, pdf_url=pdf_url, locale=locale
     )
