@@ -1,0 +1,317 @@
+"""The delivery worker: outbox events → deliveries → attempts, through the store port only.
+
+One pass (:meth:`Worker.run_once`):
+
+1. **fan-out** — every ``pending`` outbox event (written by a service in the commit of the
+   change it reports) becomes one delivery per matching webhook (:func:`.outbox.plan_deliveries`)
+   in one commit that also marks the event ``dispatched``. Delivery keys are deterministic
+   (event × webhook) and created with ``expected_version=0``: two workers fanning out the same
+   event cannot both succeed.
+2. **deliveries** — every delivery due now is *claimed* (a versioned write of
+   ``claimed_until``), so two workers never make the same attempt; then one attempt
+   (:func:`.delivery.deliver`), then one commit: the delivery's next state, the attempt's log
+   entry, and, when the webhook has failed for 3 days, the webhook disabled
+   (:func:`.outbox.disable_decision`; the caller mails the owner). A worker killed between
+   sending and recording sends again once the claim lapses: at least once, and receivers
+   dedupe by ``webhook-id``.
+
+Which records are due comes from ``due`` (collection, up to) → records. Until the store
+indexes due dates (branch ``indexes``: ``Store.due``), :func:`scan_due` reads the collection;
+wiring passes ``lambda c, t: [r for _, r in store.due(c, up_to=t)]``.
+
+Collections: ``webhooks`` (``url``, ``events``, ``status``, ``secret_sealed``, ``created_at``),
+``webhook_events`` (envelope + ``body`` + ``status``), ``webhook_deliveries``,
+``webhook_attempts`` (kept 90 days).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from storage_adapter import Filter, Record, Store, Transaction, VersionConflict
+
+from . import outbox
+from .delivery import AttemptResult, deliver
+from .events import build_event, event_body, timestamp, webhook_type
+from .sealing import Sealer, SealError, webhook_context
+
+WEBHOOKS = "webhooks"
+EVENTS = "webhook_events"
+DELIVERIES = "webhook_deliveries"
+ATTEMPTS = "webhook_attempts"
+ATTEMPTS_KEPT = timedelta(days=90)
+CLAIM = timedelta(seconds=60)
+
+log = logging.getLogger("billow.webhooks")
+
+Due = Callable[[str, str], list[Record]]
+Send = Callable[..., AttemptResult]
+
+
+def _event_due(data: dict[str, Any]) -> str | None:
+    return data.get("created_at") if data.get("status") == "pending" else None
+
+
+def scan_due(store: Store) -> Due:
+    """Due records found by reading the whole collection (what ``Store.due`` answers from an
+    index once declared collections exist): fine for tests and small stores."""
+    due_of = {EVENTS: _event_due, DELIVERIES: outbox.due_at}
+
+    def due(collection: str, up_to: str) -> list[Record]:
+        found = []
+        for rec in store.query(collection, account_id=None).items:
+            when = due_of[collection](rec.data)
+            if when is not None and when <= up_to:
+                found.append((when, rec.key, rec))
+        return [rec for _, _, rec in sorted(found, key=lambda t: (t[0], t[1]))]
+
+    return due
+
+
+def stage_event(
+    tx: Transaction,
+    *,
+    event_id: str,
+    object_name: str,
+    timeline_type: str,
+    record: Record,
+    representation: dict[str, Any],
+    at: datetime,
+) -> str | None:
+    """Stage the outbox event of one timeline event in the caller's transaction (what the
+    services call beside ``tx.append(timeline…)``); ``None`` when the type is not published."""
+    published = webhook_type(object_name, timeline_type)
+    if published is None or record.account_id is None:
+        return None
+    envelope = build_event(
+        event_id=event_id,
+        event_type=published,
+        account_id=record.account_id,
+        record=representation,
+        created_at=at,
+    )
+    tx.put(
+        EVENTS,
+        event_id,
+        {**envelope, "body": event_body(envelope), "status": "pending"},
+        account_id=record.account_id,
+        expected_version=0,
+    )
+    return event_id
+
+
+@dataclass
+class PassSummary:
+    dispatched: int = 0
+    attempted: int = 0
+    delivered: int = 0
+    disabled: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Worker:
+    store: Store
+    sealer: Sealer
+    new_id: Callable[[str], str]
+    send: Send = deliver
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    rng: random.Random = field(default_factory=random.Random)
+    due: Due | None = None
+    claim: timedelta = CLAIM
+
+    def __post_init__(self) -> None:
+        if self.due is None:
+            self.due = scan_due(self.store)
+
+    # --- fan-out ------------------------------------------------------------------------------
+    def fan_out(self) -> int:
+        assert self.due is not None
+        dispatched = 0
+        for rec in self.due(EVENTS, timestamp(self.now())):
+            hooks = [
+                {**h.data, "id": h.key, "account_id": h.account_id}
+                for h in self.store.query(WEBHOOKS, account_id=rec.account_id).items
+            ]
+            planned = outbox.plan_deliveries(rec.data, hooks, now=self.now())
+
+            def run(tx: Transaction, key: str = rec.key, planned: list = planned) -> bool:
+                current = tx.get(EVENTS, key)
+                if current is None or current.data.get("status") != "pending":
+                    return False
+                for delivery in planned:
+                    tx.put(
+                        DELIVERIES,
+                        outbox.delivery_key(delivery["event_id"], delivery["webhook_id"]),
+                        delivery,
+                        account_id=current.account_id,
+                        expected_version=0,
+                    )
+                tx.put(
+                    EVENTS,
+                    key,
+                    {**current.data, "status": "dispatched", "deliveries": len(planned)},
+                    account_id=current.account_id,
+                    expected_version=current.version,
+                )
+                return True
+
+            try:
+                dispatched += bool(self.store.transaction(run, retries=0))
+            except VersionConflict:  # another worker dispatched it
+                continue
+        return dispatched
+
+    # --- deliveries ---------------------------------------------------------------------------
+    def _claim(self, key: str) -> Record | None:
+        now = self.now()
+        stamp = timestamp(now)
+
+        def run(tx: Transaction) -> Record | None:
+            current = tx.get(DELIVERIES, key)
+            if current is None:
+                return None
+            due = outbox.due_at(current.data)
+            if due is None or due > stamp or (current.data.get("claimed_until") or "") > stamp:
+                return None
+            data = {**current.data, "claimed_until": timestamp(now + self.claim)}
+            return tx.put(
+                DELIVERIES,
+                key,
+                data,
+                account_id=current.account_id,
+                expected_version=current.version,
+            )
+
+        try:
+            return self.store.transaction(run, retries=0)
+        except VersionConflict:
+            return None
+
+    def _history(self, account_id: str | None, webhook_id: str) -> list[dict[str, Any]]:
+        page = self.store.query(
+            ATTEMPTS, account_id=account_id, filters=[Filter("webhook_id", "eq", webhook_id)]
+        )
+        return [r.data for r in page.items]
+
+    def attempt(self, claimed: Record, summary: PassSummary) -> None:
+        delivery = claimed.data
+        hook = self.store.get(WEBHOOKS, delivery["webhook_id"])
+        event = self.store.get(EVENTS, delivery["event_id"])
+        if hook is None or event is None or hook.data.get("status") != outbox.ENABLED:
+            reason = "webhook deleted" if hook is None else "webhook disabled"
+            if event is None:
+                reason = "event no longer stored"
+            self._write(claimed, outbox.cancel(delivery, reason), None, None)
+            return
+        try:
+            secret = self.sealer.open(
+                hook.data["secret_sealed"], context=webhook_context(hook.account_id, hook.key)
+            )
+        except (SealError, KeyError):
+            log.error("the signing secret of %s does not open; delivery skipped", hook.key)
+            self._write(claimed, outbox.cancel(delivery, "signing secret unavailable"), None, None)
+            return
+        manual = outbox.is_manual(delivery, self.now())
+        result = self.send(
+            hook.data["url"], event_id=event.key, body=event.data["body"], secret=secret
+        )
+        at = self.now()
+        updated, entry = outbox.record_attempt(
+            {k: v for k, v in delivery.items() if k != "claimed_until"},
+            result,
+            at=at,
+            attempt_id=self.new_id("att"),
+            manual=manual,
+            rng=self.rng,
+        )
+        entry["webhook_id"] = hook.key
+        summary.attempted += 1
+        summary.delivered += result.ok
+        decision = None
+        if not result.ok:
+            decision = outbox.disable_decision(
+                hook.data, [*self._history(hook.account_id, hook.key), entry]
+            )
+        self._write(claimed, updated, entry, (hook, decision) if decision else None)
+        if decision:
+            summary.disabled.append(hook.key)
+
+    def _write(
+        self,
+        claimed: Record,
+        updated: dict[str, Any],
+        entry: dict[str, Any] | None,
+        disable: tuple[Record, dict[str, Any]] | None,
+    ) -> None:
+        expires = int((self.now() + ATTEMPTS_KEPT).timestamp())
+
+        def run(tx: Transaction) -> None:
+            tx.put(
+                DELIVERIES,
+                claimed.key,
+                updated,
+                account_id=claimed.account_id,
+                expected_version=claimed.version,
+            )
+            if entry is not None:
+                tx.put(
+                    ATTEMPTS,
+                    entry["id"],
+                    entry,
+                    account_id=claimed.account_id,
+                    expected_version=0,
+                    expires_at=expires,
+                )
+            if disable is not None:
+                hook, change = disable
+                current = tx.get(WEBHOOKS, hook.key)
+                if current is not None and current.data.get("status") == outbox.ENABLED:
+                    tx.put(
+                        WEBHOOKS,
+                        hook.key,
+                        {**current.data, **change, "updated_at": timestamp(self.now())},
+                        account_id=current.account_id,
+                        expected_version=current.version,
+                    )
+
+        self.store.transaction(run)
+
+    def deliver_due(self, summary: PassSummary) -> None:
+        assert self.due is not None
+        for rec in self.due(DELIVERIES, timestamp(self.now())):
+            claimed = self._claim(rec.key)
+            if claimed is not None:
+                self.attempt(claimed, summary)
+
+    def run_once(self) -> PassSummary:
+        """Fan out what was committed, then make every attempt that is due."""
+        summary = PassSummary()
+        summary.dispatched = self.fan_out()
+        self.deliver_due(summary)
+        return summary
+
+
+def redeliver(store: Store, account_id: str, event_id: str, webhook_id: str, now: datetime) -> None:
+    """``webhook.redeliver``: the delivery is due at once and sent with the same id."""
+    key = outbox.delivery_key(event_id, webhook_id)
+
+    def run(tx: Transaction) -> None:
+        current = tx.get(DELIVERIES, key)
+        if current is None or current.account_id != account_id:
+            from functions.domain.errors import NotFound
+
+            raise NotFound("no such delivery")
+        tx.put(
+            DELIVERIES,
+            key,
+            outbox.redeliver(current.data, now=now),
+            account_id=current.account_id,
+            expected_version=current.version,
+        )
+
+    store.transaction(run)
