@@ -178,7 +178,12 @@ def bt(field: str) -> str:
 
 #: BT-3 invoice type code (UNTDID 1001) per document kind. Data, not code: a self-billed
 #: invoice (389) or self-billed credit note (261) is one more entry.
-DOCUMENT_TYPE_CODES: dict[str, str] = {"invoice": "380", "credit_note": "381"}
+DOCUMENT_TYPE_CODES: dict[str, str] = {
+    "invoice": "380",
+    "credit_note": "381",
+    "self_billed_invoice": "389",  # see functions/domain/self_billing.py TYPE_CODES
+    "self_billed_credit_note": "261",
+}
 
 #: BT-121 VAT exemption reason code (CEF VATEX) per category whose reason is known from the
 #: category alone; ``E`` (exempt) has many legal bases, so it carries the text (BT-120) only.
@@ -659,10 +664,11 @@ class Entity(Record):
 
     @field_validator("self_billing_number_pattern")
     @classmethod
-    def _self_billing_pattern(cls, value: str, info: ValidationInfo) -> str:
-        reset = info.data.get("number_reset", "never")
+    def _self_billing_pattern(cls, value: str) -> str:
+        # the syntax only: the self-billing series restarts on the finest period its pattern
+        # shows (functions.domain.self_billing.series_reset), so any pattern stays unique
         try:
-            return validate_pattern(value, reset, "self_billing_number_pattern")
+            return validate_pattern(value, "never", "self_billing_number_pattern")
         except ValidationFailed as exc:
             raise ValueError(exc.details[0].message) from None
 
@@ -672,7 +678,7 @@ class Entity(Record):
         known roles in the chart's account format (functions/ledger/charts.py)."""
         errors = _books_problems(
             self.chart_of_accounts,
-            tuple(sorted(self.accounts.items())),
+            tuple(self.accounts.items()),
             self.address.country,
             self.invoice_number_pattern,
             self.credit_note_number_pattern,

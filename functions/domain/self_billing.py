@@ -34,8 +34,9 @@ from functions.domain.errors import FieldError, ValidationFailed
 from functions.domain.kinds import KINDS, is_credit_kind, is_self_billed
 from functions.domain.lifecycle import transition
 from functions.domain.models import Bank, Client, Entity, Invoice, Line
-from functions.domain.numbering import format_number, period
+from functions.domain.numbering import format_number, period, validate_pattern
 from functions.domain.vat import VatTreatment, normalize_country, vat_country, vat_treatment
+from functions.einvoice.document import finalize_requirements
 
 #: The mention of VAT Directive art. 226 (10a), in the wording of the Directive's language
 #: versions (Council Directive 2010/45/EU; EUR-Lex): printed on every self-billed document.
@@ -53,7 +54,7 @@ SELF_BILLING_MENTION: dict[str, str] = {
 #: BT-3 (UNTDID 1001): 389 self-billed invoice, 261 self-billed credit note. A self-billed
 #: credit note is a credit note (positive amounts in the XML, like our 381), not a 389 with
 #: negative amounts: Peppol BIS Self-Billing 3.0 (and PINT, CIUS-FR) pair 389 invoices with
-#: 261 credit notes. Merge into models.DOCUMENT_TYPE_CODES when the e-invoice work lands.
+#: 261 credit notes. Also in models.DOCUMENT_TYPE_CODES, which the e-invoice builder reads.
 TYPE_CODES: dict[str, str] = {"self_billed_invoice": "389", "self_billed_credit_note": "261"}
 
 #: UBL: Peppol BIS Billing 3.0 forbids 389; self-billed UBL uses the Peppol Self-Billing 3.0
@@ -260,6 +261,8 @@ def prepare_self_billed(
         )
         priced = price_with_rule(draft, seller, buyer, supplier_side_treatment)
     errors = missing_mandatory(priced, seller, buyer)
+    reported = {error.field for error in errors}
+    errors += [e for e in finalize_requirements(priced) if e.field not in reported]
     if is_credit_kind(invoice.kind):
         if priced.total > 0:
             errors.append(FieldError("lines", "a credit note carries negative amounts"))
@@ -284,10 +287,22 @@ def series_counter(entity: Entity, supplier_id: str, issue_date: date) -> tuple[
     """
     if entity.id is None:
         raise ValueError("the entity has no id")
-    return (
-        f"number:{entity.id}:self_billed:{supplier_id}:{period(entity.number_reset, issue_date)}",
-        1,
-    )
+    reset = series_reset(entity)
+    return f"number:{entity.id}:self_billed:{supplier_id}:{period(reset, issue_date)}", 1
+
+
+def series_reset(entity: Entity) -> str:
+    """When the self-billing series starts again: the entity's ``number_reset`` when its
+    self-billing pattern shows that period, else the finest period the pattern does show
+    (``SB-{YYYY}-{SEQ:4}`` under a daily reset: yearly), so a number never repeats."""
+    pattern = entity.self_billing_number_pattern
+    for reset in (entity.number_reset, "yearly"):
+        try:
+            validate_pattern(pattern, reset, "self_billing_number_pattern")
+        except ValidationFailed:
+            continue
+        return reset
+    return "never"
 
 
 def complete_self_billed(prepared: Invoice, entity: Entity, seq: int, now: datetime) -> Invoice:

@@ -281,8 +281,26 @@ def test_self_billing_pattern_is_checked_and_must_not_mimic_own_numbers():
         make_entity(self_billing_number_pattern="INV-{YYYY}-{SEQ}")
     assert fields(err) == ["self_billing_number_pattern"]
     with pytest.raises(ValidationFailed) as err:
-        make_entity(self_billing_number_pattern="SB-{SEQ:4}")  # yearly reset needs the year
+        make_entity(self_billing_number_pattern="SB-{SEQ:4}-{HH}")
     assert fields(err) == ["self_billing_number_pattern"]
+
+
+def test_self_billing_series_restarts_only_as_often_as_its_number_shows():
+    from functions.domain.self_billing import series_reset
+
+    assert series_reset(make_entity()) == "yearly"
+    assert series_reset(make_entity(self_billing_number_pattern="SB-{SEQ:5}")) == "never"
+    assert series_reset(make_entity(number_reset="never")) == "never"
+    daily = make_entity(
+        number_reset="daily",
+        invoice_number_pattern="R-{YYYY}{MM}{DD}-{SEQ}",
+        credit_note_number_pattern="G-{YYYY}{MM}{DD}-{SEQ}",
+    )
+    assert series_reset(daily) == "yearly"  # SB-{YYYY}-{SEQ:4} shows the year only
+    key, _ = series_counter(daily, "cli_a", date(2026, 3, 5))
+    assert key == "number:ent_1:self_billed:cli_a:2026"
+    per_day = daily.model_copy(update={"self_billing_number_pattern": "SB-{YY}{MM}{DD}-{SEQ}"})
+    assert series_counter(per_day, "cli_a", date(2026, 3, 5))[0].endswith(":2026-03-05")
 
 
 def test_mention_in_every_language_of_the_documents():
