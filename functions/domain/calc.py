@@ -7,16 +7,20 @@
   amount_paid = Σ payments; amount_due = total − amount_paid − credited_amount.
 - Credit notes carry negative quantities, hence negative amounts; both rounding modes are
   symmetric around zero, so an invoice plus its full credit note sums to exactly zero. A credit
-  note's ``amount_due`` is 0: it is settled by being applied to its original invoice.
+  note's ``amount_due`` is 0: it is settled by being applied to its original invoice, and an
+  invoice's ``amount_due`` never goes below 0 (the paid part of a credit is ``refund_due`` on
+  the credit note).
 
 Typical use: ``invoice = price(invoice, entity, client)`` (resolve VAT per line, then compute).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, localcontext
 
 from functions.domain.errors import FieldError, ValidationFailed
+from functions.domain.kinds import is_credit_kind
 from functions.domain.models import Client, Entity, Invoice, Line, TaxBreakdown
 from functions.domain.money import HUNDRED, ZERO, round_money
 from functions.domain.vat import (
@@ -99,10 +103,12 @@ def compute(invoice: Invoice, rounding: str | None = None) -> Invoice:
         raise ValidationFailed.one("lines", "invoice total is too large")
     paid = round_money(sum((p.amount for p in invoice.payments), ZERO), currency)
     credited = round_money(invoice.credited_amount, currency)
-    if invoice.kind == "credit_note":
+    if is_credit_kind(invoice.kind):
         due = round_money(ZERO, currency)
     else:
-        due = round_money(total - paid - credited, currency)
+        # Never below zero: what a credit note takes from an invoice already paid becomes
+        # that credit note's ``refund_due`` (see credit.settle_credit).
+        due = round_money(max(total - paid - credited, ZERO), currency)
     return invoice.model_copy(
         update={
             "lines": lines,
@@ -113,6 +119,7 @@ def compute(invoice: Invoice, rounding: str | None = None) -> Invoice:
             "amount_paid": paid,
             "credited_amount": credited,
             "amount_due": due,
+            "refund_due": round_money(invoice.refund_due, currency),
         }
     )
 
@@ -136,14 +143,22 @@ def default_treatment(line: Line, seller: Entity, buyer: Client) -> VatTreatment
     )
 
 
-def apply_vat(invoice: Invoice, seller: Entity, buyer: Client) -> Invoice:
+#: How a line's default treatment is found: (line, seller, buyer) → treatment.
+TreatmentRule = Callable[[Line, Entity, Client], VatTreatment]
+
+
+def apply_vat(
+    invoice: Invoice, seller: Entity, buyer: Client, *, rule: TreatmentRule | None = None
+) -> Invoice:
     """Resolve every line's VAT category, rate and mention.
 
     Lines without a category (or whose category was defaulted earlier: ``vat_defaulted``) get
     the table's treatment for this seller and buyer — re-run at finalize with the frozen
     parties. Explicit categories are checked and completed (rate 0 and default mention for
-    E/AE/K/G/O). Every problem is reported at once.
+    E/AE/K/G/O). Every problem is reported at once. ``rule`` replaces the contract table's
+    :func:`default_treatment` (self-billing applies it with the roles swapped).
     """
+    find_default = rule or default_treatment
     errors: list[FieldError] = []
     lines: list[Line] = []
     for index, line in enumerate(invoice.lines):
@@ -155,7 +170,7 @@ def apply_vat(invoice: Invoice, seller: Entity, buyer: Client) -> Invoice:
                     line.vat_rate if not defaulted or line.vat_category in (None, "S") else None
                 ),
                 exemption_reason=None if line.vat_defaulted else line.exemption_reason,
-                default=default_treatment(line, seller, buyer),
+                default=find_default(line, seller, buyer),
                 field=f"lines[{index}]",
             )
         except ValidationFailed as exc:
@@ -179,6 +194,13 @@ def apply_vat(invoice: Invoice, seller: Entity, buyer: Client) -> Invoice:
 def price(invoice: Invoice, seller: Entity, buyer: Client) -> Invoice:
     """Resolve VAT for ``seller``/``buyer`` and compute with the seller's rounding mode."""
     return compute(apply_vat(invoice, seller, buyer), seller.rounding)
+
+
+def price_with_rule(
+    invoice: Invoice, seller: Entity, buyer: Client, rule: TreatmentRule
+) -> Invoice:
+    """:func:`price` with another default-treatment rule (self-billing: roles swapped)."""
+    return compute(apply_vat(invoice, seller, buyer, rule=rule), seller.rounding)
 
 
 def mentions(invoice: Invoice) -> list[str]:

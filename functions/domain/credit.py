@@ -11,6 +11,11 @@ remains is 422. A credit note that takes the whole remaining quantity of every l
 credit even if per-line rounding of earlier partial credits makes the notes differ from the
 invoice total by a minor unit or so; the invoice's ``credited_amount`` is then its total.
 A single full credit note is the exact negation of the invoice, so the two sum to zero.
+
+Refunds: an invoice's ``amount_due`` never goes below zero. What a credit note takes beyond
+what was still due (the client had already paid it) is owed back: :func:`settle_credit` puts
+it on the credit note as ``refund_due``, and :func:`functions.domain.payments.record_refund`
+settles it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from functions.domain.calc import compute
 from functions.domain.errors import FieldError, InvalidState, ValidationFailed
+from functions.domain.kinds import credit_kind_for
 from functions.domain.lifecycle import transition
 from functions.domain.models import Invoice, Line
 from functions.domain.money import ZERO, format_amount, to_decimal
@@ -76,7 +82,7 @@ def build_credit_note(
     line. The credit note copies the original's frozen seller/buyer, VAT treatment and prices,
     with negative quantities.
     """
-    if original.kind != "invoice":
+    if original.kind not in ("invoice", "self_billed_invoice"):
         raise InvalidState(original.status, "credit", "cannot credit a credit note")
     transition(original.status, "credit")
     previous = list(previous_credit_notes)
@@ -127,7 +133,7 @@ def build_credit_note(
     ]
     note = Invoice(
         id=credit_note_id,
-        kind="credit_note",
+        kind=credit_kind_for(original.kind),
         status="draft",
         entity_id=original.entity_id,
         client_id=original.client_id,
@@ -186,11 +192,34 @@ def apply_credit(
     if full:
         changes["credited_at"] = now
     elif updated.amount_due <= 0 and original.status in _PAYABLE:
-        # Nothing left to pay: the credit settled the rest (below zero when the client had
-        # already paid more than the credited invoice now comes to; that is owed back).
+        # Nothing left to pay: the credit settled the rest (what the client had already paid
+        # beyond it is the credit note's refund_due: settle_credit).
         changes["status"] = transition(original.status, "record_full_payment")
         changes["paid_at"] = now
     return updated.model_copy(update=changes)
+
+
+def refund_owed(original: Invoice, credit_note: Invoice) -> Decimal:
+    """What ``credit_note`` takes from ``original`` (as it stood before the credit) beyond what
+    was still due on it: the part already paid, owed back to the client. Never negative."""
+    credit = -credit_note.total
+    return max(credit - max(original.amount_due, ZERO), ZERO)
+
+
+def settle_credit(
+    original: Invoice,
+    credit_note: Invoice,
+    *,
+    previous_credit_notes: Iterable[Invoice] = (),
+    now: datetime | None = None,
+) -> tuple[Invoice, Invoice]:
+    """(original after the credit, credit note with its ``refund_due``): :func:`apply_credit`
+    plus what is owed back. Use it where ``apply_credit`` is used today and store both."""
+    after = apply_credit(
+        original, credit_note, previous_credit_notes=previous_credit_notes, now=now
+    )
+    owed = refund_owed(original, credit_note)
+    return after, credit_note.model_copy(update={"refund_due": owed})
 
 
 def _requested_key(item: Mapping[str, Any], original: Invoice) -> str | None:

@@ -64,6 +64,7 @@ from functions.domain.money import decimal_str, is_currency, minor_units, to_dec
 from functions.domain.numbering import (
     DEFAULT_CREDIT_NOTE_PATTERN,
     DEFAULT_INVOICE_PATTERN,
+    patterns_collide,
     validate_pattern,
 )
 from functions.domain.vat import VAT_CATEGORIES
@@ -177,7 +178,12 @@ def bt(field: str) -> str:
 
 #: BT-3 invoice type code (UNTDID 1001) per document kind. Data, not code: a self-billed
 #: invoice (389) or self-billed credit note (261) is one more entry.
-DOCUMENT_TYPE_CODES: dict[str, str] = {"invoice": "380", "credit_note": "381"}
+DOCUMENT_TYPE_CODES: dict[str, str] = {
+    "invoice": "380",
+    "credit_note": "381",
+    "self_billed_invoice": "389",  # see functions/domain/self_billing.py TYPE_CODES
+    "self_billed_credit_note": "261",
+}
 
 #: BT-121 VAT exemption reason code (CEF VATEX) per category whose reason is known from the
 #: category alone; ``E`` (exempt) has many legal bases, so it carries the text (BT-120) only.
@@ -261,7 +267,9 @@ STATUSES: tuple[str, ...] = (
     "uncollectible",
     "credited",
 )
-Kind = Literal["invoice", "credit_note"]
+Kind = Literal["invoice", "credit_note", "self_billed_invoice", "self_billed_credit_note"]
+#: Default numbering of self-billed documents: one series per entity and supplier.
+DEFAULT_SELF_BILLING_PATTERN = "SB-{YYYY}-{SEQ:4}"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -510,6 +518,49 @@ class LogoBlob(DomainModel):
     content_type: Literal["image/png", "image/jpeg"]
 
 
+@lru_cache(maxsize=256)
+def _books_problems(
+    chart: str | None,
+    accounts: tuple[tuple[str, str], ...],
+    country: str,
+    invoice_pattern: str,
+    credit_note_pattern: str,
+    self_billing_pattern: str,
+) -> tuple[tuple[str, str], ...]:
+    """Entity._books, cached: every stored invoice's frozen seller is an Entity parsed again."""
+    from functions.ledger.charts import check_accounts  # the ledger imports this module
+
+    errors = check_accounts(chart, dict(accounts), country)
+    for name, pattern in (
+        ("invoice_number_pattern", invoice_pattern),
+        ("credit_note_number_pattern", credit_note_pattern),
+    ):
+        if patterns_collide(pattern, self_billing_pattern):
+            errors.append(
+                ("self_billing_number_pattern", f"would print the same numbers as {name}")
+            )
+    return tuple(errors)
+
+
+class SelfBillingAgreement(DomainModel):
+    """A supplier's agreement that the entity issues its invoices (self-billing, VAT Directive
+    art. 224): in force from ``valid_from`` to ``valid_to`` (inclusive; open-ended if absent)."""
+
+    agreement_reference: str = Field(min_length=1, max_length=100)
+    valid_from: date
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> SelfBillingAgreement:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise _field_errors([("valid_to", "must not be before valid_from")])
+        return self
+
+    def covers(self, day: date) -> bool:
+        """Whether the agreement is in force on ``day``."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
 class Entity(Record):
     """A company the account invoices from (the seller, BG-4)."""
 
@@ -544,6 +595,11 @@ class Entity(Record):
     footer_text: OptStr = None
     default_notes: OptStr = None
     page_size: Literal["A4", "Letter"] = "A4"
+    # Self-billing and the books (issue 19): see functions/domain/self_billing.py and
+    # functions/ledger/charts.py; checked by _self_billing_pattern and _books below.
+    self_billing_number_pattern: str = DEFAULT_SELF_BILLING_PATTERN
+    chart_of_accounts: Literal["skr03", "skr04", "bas", "generic"] | None = None
+    accounts: dict[str, str] = Field(default_factory=dict, max_length=60)
 
     _email = field_validator("email")(_check_email)
     _locale = field_validator("locale")(_check_locale)
@@ -606,6 +662,32 @@ class Entity(Record):
         address = info.data.get("address")
         return clean_vat_number(value, address.country if address else None)
 
+    @field_validator("self_billing_number_pattern")
+    @classmethod
+    def _self_billing_pattern(cls, value: str) -> str:
+        # the syntax only: the self-billing series restarts on the finest period its pattern
+        # shows (functions.domain.self_billing.series_reset), so any pattern stays unique
+        try:
+            return validate_pattern(value, "never", "self_billing_number_pattern")
+        except ValidationFailed as exc:
+            raise ValueError(exc.details[0].message) from None
+
+    @model_validator(mode="after")
+    def _books(self) -> Entity:
+        """Self-billed numbers must not read like the entity's own; account overrides must name
+        known roles in the chart's account format (functions/ledger/charts.py)."""
+        errors = _books_problems(
+            self.chart_of_accounts,
+            tuple(self.accounts.items()),
+            self.address.country,
+            self.invoice_number_pattern,
+            self.credit_note_number_pattern,
+            self.self_billing_number_pattern,
+        )
+        if errors:
+            raise _field_errors(list(errors))
+        return self
+
     @field_validator("invoice_number_pattern", "credit_note_number_pattern")
     @classmethod
     def _pattern(cls, value: str, info: ValidationInfo) -> str:
@@ -663,6 +745,7 @@ class Client(Record):
     notes: OptStr = None
     vat_verification: VatVerification | None = None
     archived: bool = False
+    self_billing: SelfBillingAgreement | None = None
 
     _email = field_validator("email")(_check_email)
     _blank = field_validator("registration_number", "phone", "buyer_reference", mode="before")(
@@ -785,7 +868,15 @@ class PdfRef(DomainModel):
 
 
 #: Invoice-level amount fields written with the currency's minor-unit digits.
-INVOICE_AMOUNTS = ("subtotal", "tax_total", "total", "amount_paid", "amount_due", "credited_amount")
+INVOICE_AMOUNTS = (
+    "subtotal",
+    "tax_total",
+    "total",
+    "amount_paid",
+    "amount_due",
+    "credited_amount",
+    "refund_due",
+)
 
 
 class Invoice(Record):
@@ -831,6 +922,9 @@ class Invoice(Record):
     credit_reason: OptStr = None
     uncollectible_at: datetime | None = None
     credited_at: datetime | None = None
+    # Credit notes on paid invoices: what is owed back, and the refunds that settle it.
+    refund_due: Dec = Decimal(0)
+    refunds: list[Payment] = Field(default_factory=list)
 
     _currency = field_validator("currency")(_check_currency)
     _metadata = field_validator("metadata")(lambda v: _check_metadata(v))
@@ -869,7 +963,7 @@ def _format_amounts(data: dict[str, Any], currency: str) -> None:
         if isinstance(row, dict):
             fix(row, "taxable_amount")
             fix(row, "tax_amount")
-    for payment in data.get("payments") or []:
+    for payment in [*(data.get("payments") or []), *(data.get("refunds") or [])]:
         if isinstance(payment, dict):
             fix(payment, "amount")
 
@@ -889,6 +983,7 @@ EventType = Literal[
     "marked_uncollectible",
     "credited",
     "duplicated",
+    "refund_recorded",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 

@@ -284,7 +284,12 @@ def test_en16931_mapping_names_business_terms():
 def test_unit_and_document_codes_for_the_e_invoice():
     from functions.domain.models import DOCUMENT_TYPE_CODES, unit_code
 
-    assert DOCUMENT_TYPE_CODES == {"invoice": "380", "credit_note": "381"}
+    assert DOCUMENT_TYPE_CODES == {
+        "invoice": "380",
+        "credit_note": "381",
+        "self_billed_invoice": "389",
+        "self_billed_credit_note": "261",
+    }
     assert [unit_code(u) for u in ("hour", " Day ", "piece", None, "widgets")] == [
         "HUR",
         "DAY",

@@ -87,7 +87,9 @@ def test_partial_credit_that_leaves_nothing_due_settles_a_partly_paid_invoice(ct
     )
     got = act(ctx, "invoice.get", invoice_id=invoice["id"])
     assert got["credited_amount"] == "595.00"
-    assert got["amount_due"] == "-345.51"  # = total − paid − credited, owed back to the client
+    # never below zero (contract, "Refunds"): the 345.51 paid beyond what the invoice now comes
+    # to is owed back, as refund_due on the credit note (domain.credit.settle_credit)
+    assert got["amount_due"] == "0.00"
     assert got["status"] == "paid"
     assert got["paid_at"] is not None
 
