@@ -29,6 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument("--data-dir", default=None, help="default: $BILLOW_DATA_DIR or .billow")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: $BILLOW_WORKERS or one per CPU)",
+    )
+    serve.add_argument(
+        "--server",
+        choices=("uvicorn", "stdlib"),
+        default="uvicorn",
+        help="uvicorn (default), or the old standard-library server (one process; for comparison)",
+    )
 
     for name in ("daily", "overdue"):
         daily = sub.add_parser(
@@ -44,6 +56,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from infra.server import configure_environment
+
+    if args.server == "stdlib":
+        from infra.server import serve
+
+        serve(args.host, args.port, args.data_dir, quiet=args.quiet)
+        return 0
+    from infra import production
+
+    data_dir = configure_environment(args.data_dir)
+    os.environ["BILLOW_SERVE_STARTED"] = repr(time.time())
+    production.serve(args.host, args.port, data_dir, workers=args.workers, quiet=args.quiet)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["pdf"]:  # delegated as a whole, so its own --help and options work
@@ -52,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(pdf_main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from infra.server import serve
-
-        serve(args.host, args.port, args.data_dir, quiet=args.quiet)
-        return 0
+        return _serve(args)
     if args.command in ("daily", "overdue"):
         from infra.server import configure_environment, run_daily_job
 
