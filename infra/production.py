@@ -18,17 +18,19 @@ seconds (default 20), or it gets a 408 and the connection is closed.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import sys
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors.multiprocess import Multiprocess
+
+from infra.web import json_error
 
 log = logging.getLogger("billow.server")
 
@@ -51,13 +53,22 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Most bytes of a request line and headers (the standard library server's line limit).
+MAX_HEAD = 64 * 1024
+
+
 class DeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline for receiving each whole request."""
+    """uvicorn's httptools protocol with a deadline for receiving each whole request, a limit
+    on the size of its head, and its own refusals in the API's error shape with the security
+    headers (uvicorn's are bare text)."""
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._receipt_timeout = float(os.environ.get("BILLOW_REQUEST_TIMEOUT") or 20)
         self._deadline: Any = None
+        self._in_head = True
+        self._head_bytes = 0
+        self._raw_head = 0
         self._arm()  # a connection that never sends a request is closed too
 
     def _arm(self) -> None:
@@ -69,29 +80,54 @@ class DeadlineProtocol(HttpToolsProtocol):
             self._deadline.cancel()
             self._deadline = None
 
-    def _too_slow(self) -> None:
-        self._deadline = None
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer ``status`` (unless a response is under way) and close the connection."""
         if self.transport.is_closing():
             return
         if self.cycle is None or self.cycle.response_complete:
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "request_timeout",
-                        "message": "the request did not arrive in time",
-                        "details": [],
-                    }
-                }
-            ).encode()
-            self.transport.write(
-                b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-                b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
-            )
+            response = json_error(status, code, message, close=True)
+            head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+            head += [f"{name}: {value}" for name, value in response.final_headers()]
+            self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + response.body)
         self.transport.close()
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        self._refuse(408, "request_timeout", "the request did not arrive in time")
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(400, "bad_request", "the request could not be parsed as HTTP/1.1")
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._in_head or self.transport.is_closing():
+            return
+        # a head still incomplete: count the bytes buffered, not only the parsed parts
+        self._raw_head += len(data)
+        if self._raw_head > 2 * MAX_HEAD:
+            self._refuse(431, "bad_request", "the request line or headers are too large")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = 0
+        self._raw_head = 0
         self._arm()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._head_bytes > MAX_HEAD:
+            self._refuse(431, "bad_request", "the request line or headers are too large")
+            return
+        super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._disarm()
@@ -100,10 +136,6 @@ class DeadlineProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # idle between requests: uvicorn's keep-alive timer takes over until the next byte
 
 
 def bind(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
