@@ -82,15 +82,22 @@ def account_of(store: Store, email: str) -> str:
     return str(link.data["account_id"])
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+def blob_keys(value: Any) -> Iterator[str]:
+    """The blob keys JSON data names, by the store's convention: a ``blob_key`` field
+    (``pdf.blob_key``, ``pdf_rendered`` events) or the ``key`` of a ``..._blob`` object
+    (``logo_blob``)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if isinstance(item, str) and (name == "blob_key" or name.endswith("_blob_key")):
+                yield item
+            elif name.endswith("_blob") and isinstance(item, dict):
+                if isinstance(item.get("key"), str):
+                    yield item["key"]
+            else:
+                yield from blob_keys(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from blob_keys(item)
 
 
 def _counter_names(store: Store, invoices: list[dict[str, Any]], entity_ids: set[str]) -> set[str]:
@@ -156,12 +163,8 @@ def collect(store: Store, email: str) -> AccountData:
         value = store.counter_value(name)
         if value:
             out.counters[name] = value
-    # files: every blob key under this account's namespace that the data names
-    marker = f"/{account_id}/"
-    candidates = set()
-    for value in _strings([out.records, out.events]):
-        if marker in value and len(value) < 512 and not value.startswith(("http:", "https:")):
-            candidates.add(value)
+    # files: every blob the account's records and events name
+    candidates = set(blob_keys([out.records, out.events]))
     for key in tqdm(sorted(candidates), desc="files", unit="file", disable=None):
         try:
             blob = store.get_blob(key)
