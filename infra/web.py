@@ -196,12 +196,12 @@ def serve_file_or_blob(root: Path, path: str, query: str) -> Response:
 
 def _host_only(value: str) -> str:
     """``Example.COM:8000`` → ``example.com``; ``[::1]:80`` → ``::1``."""
-    value = value.strip().lower().rstrip(".")
+    value = value.strip().lower()
     if value.startswith("["):
         return value[1 : value.find("]")] if "]" in value else value
     if value.count(":") == 1:
-        return value.split(":", 1)[0]
-    return value
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
 
 
 @dataclass(frozen=True)
