@@ -4,6 +4,7 @@ counters and files; nothing of another account, no credentials, no overwrite."""
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import subprocess
@@ -123,7 +124,7 @@ def test_import_refuses_any_clash_and_writes_nothing(source: dict[str, Any], tmp
             if info.name == "counters.json":
                 body = body.replace(b"1", b"7")
             info.size = len(body)
-            dst.addfile(info, __import__("io").BytesIO(body))
+            dst.addfile(info, io.BytesIO(body))
     target = open_store(f"sqlite:///{tmp_path / 'target' / 'billow.db'}")
     with pytest.raises(PortabilityError, match="checksum"):
         import_account(target, broken)
