@@ -286,3 +286,48 @@ def test_forwarded_headers_count_only_from_a_trusted_proxy(monkeypatch: pytest.M
     assert seen["headers"]["x-forwarded-proto"] == "https"
     assert seen["domain"] == "billing.example.com"
     app.executor.shutdown()
+
+
+def test_responses_leave_in_one_write_on_a_no_delay_socket() -> None:
+    """The old server's keep-alive responses waited ~40 ms each: head and body in two small
+    segments, Nagle holding the second until the client's delayed ACK. The bound socket's
+    connections get TCP_NODELAY, and a response's writes in one loop turn are one send."""
+    from infra.production import CoalescingTransport, bind
+
+    sock = bind("127.0.0.1", 0)
+    seen: dict[str, Any] = {}
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            raw = transport.get_extra_info("socket")
+            seen["nodelay"] = raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            writes: list[bytes] = []
+
+            class Recorder:
+                def write(self, data: bytes) -> None:
+                    writes.append(data)
+
+                def is_closing(self) -> bool:
+                    return False
+
+            coalescing = CoalescingTransport(Recorder(), asyncio.get_running_loop())
+            coalescing.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+            coalescing.write(b"ok")
+            seen["writes"] = writes
+            asyncio.get_running_loop().call_soon(lambda: seen.setdefault("after", list(writes)))
+            transport.close()
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
+        host, port = sock.getsockname()[:2]
+        _, writer = await asyncio.open_connection(host, port)
+        for _ in range(100):
+            if "after" in seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(main())
+    assert seen["nodelay"] != 0
+    assert seen["after"] == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]
