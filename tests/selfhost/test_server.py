@@ -36,6 +36,26 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         server.stop()
 
 
+def _run_async(coro: Any) -> None:
+    """``asyncio.run`` in a thread of its own: a test before this one in the same process
+    (Playwright's sync API) may have left an event loop running in the main thread."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 def _address(url: str) -> tuple[str, int]:
     parts = urllib.parse.urlsplit(url)
     return parts.hostname or "127.0.0.1", parts.port or 80
@@ -252,7 +272,7 @@ def _forwarded(app: Any, peer: str, headers: list[tuple[bytes, bytes]]) -> dict[
     original = web.call_api
     web.call_api = fake_call_api
     try:
-        asyncio.run(app(scope, receive, send))
+        _run_async(app(scope, receive, send))
     finally:
         web.call_api = original
     seen["status"] = sent[0]["status"]
@@ -328,6 +348,6 @@ def test_responses_leave_in_one_write_on_a_no_delay_socket() -> None:
         writer.close()
         server.close()
 
-    asyncio.run(main())
+    _run_async(main())
     assert seen["nodelay"] != 0
     assert seen["after"] == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]
