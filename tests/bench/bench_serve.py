@@ -11,7 +11,9 @@ it was given) and the numbers are checked to be 1..N without a gap. Rows: throug
 (requests/s), p50 and p99 latency, and the median latency of one keep-alive client asking
 ``/health`` 200 times in a row (the old server wrote headers and body apart and met the
 client's delayed ACK). The note says what limited the figure: the CPU seconds of the server
-processes and of the load generator, against the run's wall time × CPUs.
+processes and of the load generator, against the run's wall time × CPUs. With closed-loop
+clients the mean latency is clients ÷ throughput whatever the server; the median and p99 show
+how fairly it is shared.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def _children_cpu() -> float:
 class Server:
     def __init__(self, kind: str, data: Path) -> None:
         self.data = data
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BILLOW_")}
+        keep = ("BILLOW_WORKERS", "BILLOW_THREADS")  # to try other settings by hand
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BILLOW_") or k in keep}
         env.update({"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"})
         env["BILLOW_MAIL_TRANSPORT"] = "outbox"
         billow = Path(sys.executable).with_name("billow")
