@@ -1,4 +1,5 @@
-"""The ``billow`` command: ``serve``, ``daily`` (alias ``overdue``), ``pdf render``.
+"""The ``billow`` command: ``serve``, ``daily`` (alias ``overdue``), ``pdf render``,
+``backup``, ``restore``, ``verify-backup``, ``export``, ``import``.
 
 Every command that touches data takes the same ``--data-dir`` (default ``.billow``), so
 ``billow daily --data-dir D`` works on the store ``billow serve --data-dir D`` serves, even
@@ -29,6 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument("--data-dir", default=None, help="default: $BILLOW_DATA_DIR or .billow")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: $BILLOW_WORKERS or one per CPU)",
+    )
+    serve.add_argument(
+        "--server",
+        choices=("uvicorn", "stdlib"),
+        default="uvicorn",
+        help="uvicorn (default), or the old standard-library server (one process; for comparison)",
+    )
 
     for name in ("daily", "overdue"):
         daily = sub.add_parser(
@@ -39,9 +52,51 @@ def build_parser() -> argparse.ArgumentParser:
         daily.add_argument("--today", type=_parse_date, default=None, help="YYYY-MM-DD")
         daily.add_argument("--data-dir", default=None)
 
+    backup = sub.add_parser(
+        "backup", help="back up the embedded store (database snapshot, files, checksums)"
+    )
+    backup.add_argument("dir", help="a new folder for the backup")
+    backup.add_argument("--data-dir", default=None)
+    verify = sub.add_parser("verify-backup", help="check a backup against its manifest")
+    verify.add_argument("dir")
+    restore = sub.add_parser("restore", help="restore a backup into a data folder")
+    restore.add_argument("backup", help="the backup folder")
+    restore.add_argument("--data-dir", required=True, help="the folder to restore into")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="restore into a non-empty folder (its content is moved aside, not deleted)",
+    )
+    export = sub.add_parser("export", help="one account's data as an archive (.tar, .zip)")
+    export.add_argument("--account", required=True, metavar="EMAIL")
+    export.add_argument("archive", help="OUT.tar, OUT.tar.gz or OUT.zip")
+    export.add_argument("--data-dir", default=None)
+    imp = sub.add_parser("import", help="import an account archive into this store")
+    imp.add_argument("archive")
+    imp.add_argument("--data-dir", default=None)
+
     pdf = sub.add_parser("pdf", help="PDF tools (see `billow pdf render --help`)")
     pdf.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from infra.server import configure_environment
+
+    if args.server == "stdlib":
+        from infra.server import serve
+
+        serve(args.host, args.port, args.data_dir, quiet=args.quiet)
+        return 0
+    from infra import production
+
+    data_dir = configure_environment(args.data_dir)
+    os.environ["BILLOW_SERVE_STARTED"] = repr(time.time())
+    production.serve(args.host, args.port, data_dir, workers=args.workers, quiet=args.quiet)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(pdf_main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from infra.server import serve
-
-        serve(args.host, args.port, args.data_dir, quiet=args.quiet)
-        return 0
+        return _serve(args)
     if args.command in ("daily", "overdue"):
         from infra.server import configure_environment, run_daily_job
 
@@ -63,7 +115,53 @@ def main(argv: list[str] | None = None) -> int:
         result = run_daily_job(args.today)
         print(json.dumps(result, indent=2, default=str))
         return 1 if result.get("errors") else 0
-    return 2
+    return _data_command(args)
+
+
+def _data_command(args: argparse.Namespace) -> int:
+    """backup, verify-backup, restore, export, import: a clear message and exit code 1 on a
+    refusal, never a traceback."""
+    import os
+    from pathlib import Path
+
+    from infra.backup import BackupError
+    from infra.portability import PortabilityError
+    from infra.server import configure_environment
+
+    try:
+        if args.command == "verify-backup":
+            from infra.backup import verify
+
+            result = verify(Path(args.dir))
+        elif args.command == "restore":
+            from infra.backup import restore
+
+            result = restore(Path(args.backup), Path(args.data_dir).resolve(), force=args.force)
+        elif args.command == "backup":
+            from infra.backup import backup, sqlite_path
+
+            configure_environment(args.data_dir)
+            db = sqlite_path(os.environ["BILLOW_STORE_URL"])
+            manifest = backup(db, Path(args.dir).resolve())
+            result = {"backup": str(Path(args.dir).resolve()), "files": len(manifest["files"])}
+        elif args.command in ("export", "import"):
+            from functions.api import runtime
+            from infra.portability import export_account, import_account
+
+            configure_environment(args.data_dir)
+            store = runtime.get_store()
+            if args.command == "export":
+                manifest = export_account(store, args.account, Path(args.archive))
+                result = {"archive": args.archive, **manifest["counts"]}
+            else:
+                result = import_account(store, Path(args.archive))
+        else:
+            return 2
+    except (BackupError, PortabilityError) as exc:
+        print(f"billow {args.command}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2, default=str))
+    return 0
 
 
 if __name__ == "__main__":

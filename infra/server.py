@@ -1,19 +1,19 @@
-"""``billow serve``: the local development server.
+"""``billow serve --server stdlib``: the standard library's threaded HTTP server.
 
-A threaded stdlib HTTP server that turns each request into a Lambda Function URL event
-(payload format 2.0) and calls the very ``lambda_handler`` that runs in AWS, so local and
-cloud share one code path. Besides the API it serves the browser app (``frontend/``, with
-``index.html`` for unknown non-API paths), signed blob links (``/blobs/<key>?expires&filename&
-sig``, checked with the store's ``verify_blob_link``), and runs the daily run
-(``functions.daily``) when it starts and every day at 07:00 UTC, in a background thread.
-Mail goes to ``<data-dir>/outbox/`` unless ``BILLOW_SMTP_URL`` is set.
+Kept as a baseline for ``make bench`` (the production server is uvicorn, see
+:mod:`infra.production`) and as a fallback. It answers exactly like the production server,
+through the same functions (:mod:`infra.web`): each API request becomes a Lambda Function URL
+event (payload format 2.0) for the very ``lambda_handler`` that runs in AWS; signed blob links
+(``/blobs/<key>?expires&filename&sig``) and the browser app (``frontend/``, ``index.html`` for
+unknown non-API paths) besides. It runs the daily run (``functions.daily``) when it starts and
+every day at 07:00 UTC, in a background thread. Mail goes to ``<data-dir>/outbox/`` unless
+``BILLOW_SMTP_URL`` is set. What it lacks: one process only, a thread per connection (a slow
+client holds one), no Host check, no request deadline, no graceful shutdown.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import mimetypes
 import os
 import sys
 import threading
@@ -23,18 +23,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-MAX_BODY = 1024 * 1024
-FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
-OVERDUE_HOUR_UTC = 7
+from infra.web import (
+    FRONTEND_DIR,
+    MAX_BODY,
+    SECURITY_HEADERS,
+    Response,
+    call_api,
+    is_api_path,
+    json_error,
+    serve_file_or_blob,
+)
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+__all__ = ["FRONTEND_DIR", "MAX_BODY", "SECURITY_HEADERS", "configure_environment", "serve"]
+
+OVERDUE_HOUR_UTC = 7
 
 log = logging.getLogger("billow.server")
 
@@ -64,22 +66,16 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
             return
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        sent = {k.lower() for k in (headers or {})}
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        for name, value in SECURITY_HEADERS.items():
-            if name.lower() not in sent:
+    def _respond(self, response: Response) -> None:
+        if response.close:
+            self.close_connection = True
+        self.send_response(response.status)
+        for name, value in response.final_headers():
+            if name.lower() != "connection":
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _send_error_json(self, status: int, code: str, message: str) -> None:
-        body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
-        self._send(status, body, {"Content-Type": "application/json"})
+            self.wfile.write(response.body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The stdlib's own errors (bad request line, unsupported method, header too long ...)
@@ -88,23 +84,15 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
         name = {400: "bad_request", 404: "not_found", 413: "payload_too_large"}.get(code)
         if name is None:
             name = "bad_request" if code < 500 else "not_implemented"
-        self._send_error_json(code, name, message or "the request could not be handled")
+        self._respond(json_error(code, name, message or "the request could not be handled"))
 
     # --- routing -----------------------------------------------------------------------------
     def do_GET(self) -> None:
-        path = urllib.parse.urlsplit(self.path).path
-        if path in ("/api", "/health", "/docs") or path.startswith(("/api/", "/docs/")):
+        split = urllib.parse.urlsplit(self.path)
+        if is_api_path(split.path):
             self._invoke_lambda()
             return
-        try:
-            if path.startswith("/blobs/"):
-                self._serve_blob()
-            else:
-                self._serve_static(path)
-        except Exception:  # an answer (with headers, no trace) instead of a dropped connection
-            log.exception("serving %s failed", path)
-            self.close_connection = True
-            self._send_error_json(500, "internal_error", "something went wrong on our side")
+        self._respond(serve_file_or_blob(self.server.frontend_dir, split.path, split.query))  # type: ignore[attr-defined]
 
     do_HEAD = do_GET
 
@@ -114,18 +102,20 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
     do_PUT = do_POST
     do_PATCH = do_POST
     do_DELETE = do_POST
-
-    def do_OPTIONS(self) -> None:
-        self._invoke_lambda()
+    do_OPTIONS = do_POST
 
     # --- API ---------------------------------------------------------------------------------
     def _read_body(self) -> bytes | None:
         """The request body, or ``None`` after answering 413 (over 1 MiB) or 400 (a body
         without ``Content-Length``: left unread, it would be parsed as the next request)."""
         if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            self._send_error_json(
-                400, "bad_request", "send the body with Content-Length, not Transfer-Encoding"
+            self._respond(
+                json_error(
+                    400,
+                    "bad_request",
+                    "send the body with Content-Length, not Transfer-Encoding",
+                    close=True,
+                )
             )
             return None
         try:
@@ -133,114 +123,30 @@ class BillowRequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0 or length > MAX_BODY:
-            self.close_connection = True
-            self._send_error_json(413, "payload_too_large", "the request body is larger than 1 MiB")
+            self._respond(
+                json_error(
+                    413, "payload_too_large", "the request body is larger than 1 MiB", close=True
+                )
+            )
             return None
         return self.rfile.read(length) if length else b""
 
     def _invoke_lambda(self) -> None:
-        from functions.api.events import function_url_event
-        from functions.api.handler import LocalContext, lambda_handler
-
         body = self._read_body()
         if body is None:
             return
         split = urllib.parse.urlsplit(self.path)
-        headers = {name: value for name, value in self.headers.items()}
-        event = function_url_event(
-            self.command,
-            split.path,
-            body=body if body else None,
-            headers=headers,
-            query=split.query,
-            domain=self.headers.get("Host") or self.server.origin_host,  # type: ignore[attr-defined]
-            source_ip=self.client_address[0],
+        self._respond(
+            call_api(
+                self.command,
+                split.path,
+                split.query,
+                dict(self.headers.items()),
+                body,
+                domain=self.headers.get("Host") or self.server.origin_host,  # type: ignore[attr-defined]
+                source_ip=self.client_address[0],
+            )
         )
-        context = LocalContext(event["requestContext"]["requestId"])
-        try:
-            result = lambda_handler(event, context)
-        except Exception:
-            log.exception("the API function failed")
-            self._send_error_json(500, "internal_error", "something went wrong on our side")
-            return
-        self._send_lambda_result(result)
-
-    def _send_lambda_result(self, result: dict[str, Any]) -> None:
-        import base64
-
-        raw = result.get("body") or ""
-        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
-        headers = dict(result.get("headers") or {})
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers[name] = ", ".join(values)
-        self.send_response(int(result.get("statusCode", 200)))
-        for cookie in result.get("cookies") or []:
-            self.send_header("Set-Cookie", cookie)
-        for name, value in headers.items():
-            if name.lower() != "content-length":
-                self.send_header(name, str(value))
-        for name, value in SECURITY_HEADERS.items():
-            if name.lower() not in {h.lower() for h in headers}:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    # --- blobs -------------------------------------------------------------------------------
-    def _serve_blob(self) -> None:
-        from functions.api import runtime
-
-        split = urllib.parse.urlsplit(self.path)
-        key = urllib.parse.unquote(split.path[len("/blobs/") :])
-        query = dict(urllib.parse.parse_qsl(split.query))
-        store = runtime.get_store()
-        verify = getattr(store, "verify_blob_link", None)
-        filename = query.get("filename", "")
-        if verify is None or not verify(
-            key, query.get("expires", ""), filename, query.get("sig", "")
-        ):
-            self._send_error_json(403, "forbidden", "the link is invalid or has expired")
-            return
-        blob = store.get_blob(key)
-        if blob is None:
-            self._send_error_json(404, "not_found", "no such file")
-            return
-        # header values go out as Latin-1: the plain name keeps ASCII only, the full name
-        # travels percent-encoded in filename*
-        safe = "".join(c for c in filename if c.isascii() and (c.isalnum() or c in "._- "))
-        safe = safe or "download"
-        quoted = urllib.parse.quote(filename)
-        disposition = f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quoted}"
-        self._send(
-            200,
-            blob.data,
-            {
-                "Content-Type": blob.content_type or "application/pdf",
-                "Content-Disposition": disposition,
-                "Cache-Control": "private, no-store",
-            },
-        )
-
-    # --- the browser app ---------------------------------------------------------------------
-    def _serve_static(self, path: str) -> None:
-        root: Path = self.server.frontend_dir  # type: ignore[attr-defined]
-        rel = urllib.parse.unquote(path).lstrip("/")
-        target = root / "index.html"
-        if rel and "\x00" not in rel:  # a NUL byte makes resolve() raise: unknown path
-            found = (root / rel).resolve()
-            if found.is_relative_to(root.resolve()) and found.is_file():
-                target = found
-        if not target.is_file():
-            self._send_error_json(404, "not_found", "no such page")
-            return
-        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if target.suffix in {".js", ".mjs"}:
-            ctype = "text/javascript"
-        if ctype.startswith("text/") or ctype in {"application/json", "image/svg+xml"}:
-            ctype += "; charset=utf-8"
-        cache = "no-cache" if target.name == "index.html" else "public, max-age=300"
-        self._send(200, target.read_bytes(), {"Content-Type": ctype, "Cache-Control": cache})
 
 
 class BillowServer(ThreadingHTTPServer):

@@ -224,23 +224,33 @@ def billow_command() -> list[str]:
 class Serve:
     """``billow serve --port 0 --data-dir D`` in its own process group; :meth:`kill` is SIGKILL."""
 
-    def __init__(self, data_dir: Path, cwd: Path, store_url: str | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        cwd: Path,
+        store_url: str | None = None,
+        *,
+        extra_env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ):
         """``store_url``: serve that store (e.g. DynamoDB on moto) instead of the SQLite file
-        in ``data_dir``; the outbox stays in ``data_dir``."""
+        in ``data_dir``; the outbox stays in ``data_dir``. ``extra_env``, ``args``: more
+        environment, more ``serve`` options."""
         self.data_dir = data_dir
         env = {k: v for k, v in os.environ.items() if not k.startswith("BILLOW_")}
         env.update(
             {"BILLOW_MAIL_TRANSPORT": "outbox", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
         )
-        args = [*billow_command(), "serve", "--port", "0", "--quiet"]
+        command = [*billow_command(), "serve", "--port", "0", "--quiet", *(args or [])]
         if store_url:
             env.update({"BILLOW_STORE_URL": store_url, "BILLOW_DATA_DIR": str(data_dir)})
         else:
-            args += ["--data-dir", str(data_dir)]
+            command += ["--data-dir", str(data_dir)]
+        env.update(extra_env or {})
         self.log_path = cwd / f"serve-{os.getpid()}-{id(self)}.log"
         self.log = open(self.log_path, "w")  # closed in stop()
         self.process = subprocess.Popen(
-            args,
+            command,
             cwd=cwd,
             env=env,
             stdout=self.log,
@@ -283,16 +293,17 @@ class Serve:
         return self.ok("auth.verify", token=token)["key"]
 
     def kill(self) -> None:
-        """SIGKILL, no chance to clean up (what a power cut or the OOM killer does)."""
-        os.kill(self.process.pid, signal.SIGKILL)
+        """SIGKILL to the supervisor and its workers at once, no chance to clean up (what a
+        power cut or the OOM killer does)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()

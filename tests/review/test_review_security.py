@@ -218,11 +218,14 @@ def test_traversal_never_leaves_the_frontend_folder(serve: Serve) -> None:
 
 
 def test_stdlib_errors_carry_security_headers_and_the_error_shape(serve: Serve) -> None:
-    """An unsupported method got http.server's bare HTML page without CSP or nosniff."""
+    """An unsupported method got http.server's bare HTML page without CSP or nosniff.
+    (uvicorn's parser refuses a method it does not know as a malformed request: 400.)"""
     res = requests.request("BREW", f"{serve.url}/", timeout=30)
-    assert res.status_code == 501
+    assert res.status_code in (400, 501)
     assert CSP in res.headers and res.headers["X-Content-Type-Options"] == "nosniff"
-    assert res.json()["error"]["code"] == "not_implemented"
+    assert (
+        res.json()["error"]["code"] == {400: "bad_request", 501: "not_implemented"}[res.status_code]
+    )
     parts = urllib.parse.urlsplit(serve.url)
     long_header = "X-Long: " + "a" * 70_000
     raw = _raw_exchange(
