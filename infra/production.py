@@ -40,8 +40,12 @@ BACKLOG = 2048
 #: Seconds an idle keep-alive connection stays open (a reverse proxy in front keeps its own
 #: pool of upstream connections; 75 s outlives nginx's and Caddy's idle defaults of 60 s).
 KEEP_ALIVE_SECONDS = 75
-#: Seconds in-flight requests get to finish after SIGTERM.
-GRACEFUL_SECONDS = 8
+#: Seconds in-flight requests get to finish after SIGTERM (``BILLOW_GRACEFUL_SECONDS``). A
+#: burst of finalizes queues behind SQLite's one writer, each rendering its PDF: on a busy
+#: machine the last of a dozen in-flight requests can need well over 8 s, and cutting it off
+#: answers nothing to a client whose write may still commit. 25 s stays inside systemd's
+#: TimeoutStopSec in the README's unit (40 s) and Docker's/Kubernetes' 30 s grace periods.
+GRACEFUL_SECONDS = float(os.environ.get("BILLOW_GRACEFUL_SECONDS") or 25)
 
 
 def default_workers() -> int:
@@ -224,7 +228,7 @@ def serve(
         lifespan="on",
         backlog=BACKLOG,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        timeout_graceful_shutdown=int(GRACEFUL_SECONDS),
         proxy_headers=False,  # forwarded headers are judged by infra.web.Gate
         server_header=False,
         date_header=True,
