@@ -313,6 +313,12 @@ class Store(ABC):
     def blob_url(self, key: str, *, filename: str, expires_in: int = 900) -> tuple[str, int]:
         """A signed link that downloads the blob as an attachment; returns ``(url, expires_at)``."""
 
+    def migrate(self, *, force: bool = False) -> dict[str, int]:
+        """Upgrade the store in place for the declared indexes (``billow migrate``): build what
+        a store written by an older version lacks; ``force``: rebuild all. Returns
+        ``{collection: records indexed}``; ``{}`` when nothing was to do."""
+        return {}
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

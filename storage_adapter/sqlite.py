@@ -137,7 +137,8 @@ class SqliteStore(Store):
         conn = self._conn()
         conn.executescript(_SCHEMA)
         conn.executescript(_LIST_INDEX)
-        self.migrate()
+        #: What opening the store built (a store written by an older version): see migrate.
+        self.migrated = self.migrate()
 
     def migrate(self, *, force: bool = False) -> dict[str, int]:
         """Build the side tables of declared collections that lack them or are out of date
