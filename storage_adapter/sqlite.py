@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -436,6 +436,42 @@ class SqliteStore(Store):
                 (stream, next_seq[stream], dumps(event)),
             )
             next_seq[stream] += 1
+
+    def bulk_load(
+        self, collection: str, rows: Iterable[tuple[str, str | None, dict[str, Any]]]
+    ) -> int:
+        """Insert new records ``(key, account_id, data)`` (version 1) in one transaction and
+        rebuild the collection's declared indexes once at the end — for benchmarks and imports
+        of large histories; far faster than one ``put`` per record. Returns the rows added."""
+        check_collection(collection)
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = 0
+            batch: list[tuple] = []
+            sql = (
+                "INSERT INTO records (collection, key, account_id, version, data, scalars, "
+                "folded, expires_at) VALUES (?, ?, ?, 1, ?, ?, ?, NULL)"
+            )
+            for key, account_id, data in rows:
+                check_key(key)
+                batch.append(
+                    (collection, key, account_id, dumps(data), _scalars(data), _folded(data))
+                )
+                if len(batch) >= 5000:
+                    conn.executemany(sql, batch)
+                    n += len(batch)
+                    batch.clear()
+            conn.executemany(sql, batch)
+            n += len(batch)
+            decl = declaration(collection)
+            if decl is not None:
+                six.rebuild(conn, decl)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return n
 
     # --- events and counters ---------------------------------------------------------------
     def events(self, stream: str) -> list[dict[str, Any]]:
