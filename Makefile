@@ -49,7 +49,7 @@ format: install
 
 ## Every benchmark in tests/bench, one table.
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(if $(SCALE),--scale $(filter-out 1,$(SCALE)))
 
 ## Re-pin the lock files after changing pyproject.toml.
 lock:

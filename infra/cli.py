@@ -1,4 +1,4 @@
-"""The ``billow`` command: ``serve``, ``daily`` (alias ``overdue``), ``pdf render``,
+"""The ``billow`` command: ``serve``, ``daily`` (alias ``overdue``), ``migrate``, ``pdf render``,
 ``backup``, ``restore``, ``verify-backup``, ``export``, ``import``.
 
 Every command that touches data takes the same ``--data-dir`` (default ``.billow``), so
@@ -75,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("archive")
     imp.add_argument("--data-dir", default=None)
 
+    migrate = sub.add_parser(
+        "migrate",
+        help="upgrade the store in place: build the declared indexes and aggregates a store "
+        "written by an older version lacks (also run by `billow serve` at start)",
+    )
+    migrate.add_argument("--data-dir", default=None)
+    migrate.add_argument(
+        "--store-url", default=None, help="another store (sqlite:///… or dynamodb://…)"
+    )
+    migrate.add_argument("--rebuild", action="store_true", help="rebuild every index from records")
+
     pdf = sub.add_parser("pdf", help="PDF tools (see `billow pdf render --help`)")
     pdf.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -94,9 +105,26 @@ def _serve(args: argparse.Namespace) -> int:
     from infra import production
 
     data_dir = configure_environment(args.data_dir)
+    _migrate(None, rebuild=False)  # once, before the workers open the store
     os.environ["BILLOW_SERVE_STARTED"] = repr(time.time())
     production.serve(args.host, args.port, data_dir, workers=args.workers, quiet=args.quiet)
     return 0
+
+
+def _migrate(store_url: str | None, *, rebuild: bool) -> dict:
+    """Upgrade the store in place (see ``Store.migrate``); prints what was built."""
+    from storage_adapter import open_store
+
+    store = open_store(store_url)
+    try:
+        done = dict(getattr(store, "migrated", {}))  # SQLite upgrades when it opens
+        done.update(store.migrate(force=rebuild))
+        result = {"migrated": done}
+    finally:
+        store.close()
+    if result["migrated"]:
+        print(f"billow migrate: {json.dumps(result['migrated'])}", file=sys.stderr)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "migrate":
+        from infra.server import configure_environment
+
+        if not args.store_url:
+            configure_environment(args.data_dir)
+        print(json.dumps(_migrate(args.store_url, rebuild=args.rebuild), indent=2))
+        return 0
     if args.command in ("daily", "overdue"):
         from infra.server import configure_environment, run_daily_job
 

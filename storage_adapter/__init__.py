@@ -16,6 +16,7 @@ import os
 import urllib.parse
 from pathlib import Path
 
+from . import declared  # noqa: F401 - registers the collections' indexes
 from .base import (
     Blob,
     Filter,

@@ -76,11 +76,12 @@ class Filter:
     ``op``: ``eq``, ``ne``, ``in`` (value is a list), ``gte``/``lte``/``gt``/``lt`` (compared as
     decimal numbers when ``value`` is a :class:`~decimal.Decimal`, else as strings — ISO dates
     order correctly as strings), and ``contains``: case-insensitive substring over ``field`` and
-    any ``also`` fields (true when any of them contains it).
+    any ``also`` fields (true when any of them contains it); ``has``: ``value`` is a
+    ``(key, value)`` pair the map in ``field`` holds (``metadata`` filters).
     """
 
     field: str
-    op: Literal["eq", "ne", "in", "gte", "lte", "gt", "lt", "contains"]
+    op: Literal["eq", "ne", "in", "gte", "lte", "gt", "lt", "contains", "has"]
     value: Any
     also: tuple[str, ...] = ()
 
@@ -249,6 +250,49 @@ class Store(ABC):
             retries=25 if expected_version is None else 0,
         )
 
+    # --- declared aggregates and due dates (see storage_adapter.indexes) ---------------------
+    def aggregate(
+        self,
+        collection: str,
+        name: str,
+        *,
+        account_id: str,
+        range_from: str | None = None,
+        range_to: str | None = None,
+    ) -> list[tuple[str, tuple[Any, ...], int, dict[str, Decimal]]]:
+        """The declared aggregate ``name`` of one account: ``(range_key, group, count, sums)``
+        for every row with ``range_from <= range_key <= range_to``, ordered by range key and
+        group. This default computes it from the records; backends keep it per commit."""
+        from .indexes import aggregate_records, declaration
+
+        decl = declaration(collection)
+        if decl is None:
+            raise KeyError(f"{collection} declares no aggregates")
+        recs = self.query(collection, account_id=account_id).items
+        return aggregate_records(decl, name, recs, (range_from, range_to))
+
+    def due(
+        self,
+        collection: str,
+        *,
+        up_to: str,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        """Records of every account in the collection's declared due index filed under a date
+        ``<= up_to``, ordered by ``(date, key)``, starting after the cursor ``after``
+        (``(date, key)`` of the last record of the previous page). This default reads every
+        record; backends read the sparse index."""
+        from .indexes import declaration, due_records
+
+        decl = declaration(collection)
+        if decl is None or decl.due is None:
+            raise KeyError(f"{collection} declares no due index")
+        hits = due_records(decl, self.query(collection, account_id=None).items, up_to)
+        if after is not None:
+            hits = [r for r in hits if (decl.due_key(r.data), r.key) > after]
+        return hits if limit is None else hits[:limit]
+
     # --- events and counters ----------------------------------------------------------------
     @abstractmethod
     def events(self, stream: str) -> list[dict[str, Any]]:
@@ -268,6 +312,12 @@ class Store(ABC):
     @abstractmethod
     def blob_url(self, key: str, *, filename: str, expires_in: int = 900) -> tuple[str, int]:
         """A signed link that downloads the blob as an attachment; returns ``(url, expires_at)``."""
+
+    def migrate(self, *, force: bool = False) -> dict[str, int]:
+        """Upgrade the store in place for the declared indexes (``billow migrate``): build what
+        a store written by an older version lacks; ``force``: rebuild all. Returns
+        ``{collection: records indexed}``; ``{}`` when nothing was to do."""
+        return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
@@ -336,6 +386,11 @@ def matches(data: dict[str, Any], filters: Iterable[Filter]) -> bool:
                 return False
             continue
         v = data.get(f.field)
+        if f.op == "has":
+            k, want = f.value
+            if not (isinstance(v, dict) and k in v and v[k] == want):
+                return False
+            continue
         if f.op == "eq":
             ok = v == f.value
         elif f.op == "ne":

@@ -1,7 +1,8 @@
 """The daily overdue run: mark overdue invoices and send each reminder level once.
 
 For every account's ``open``/``sent``/``overdue`` invoice with ``due_date`` before ``today`` and
-``amount_due`` > 0 (found with the store's query, paged by id):
+``amount_due`` > 0 (read from the store's declared due index, ``store.due("invoices")``, paged
+by due date and id — see ``storage_adapter.declared``):
 
 - ``open``/``sent`` → ``overdue`` (timeline ``overdue``);
 - reminder level *k* is due when the days overdue reach ``reminder_days[k-1]`` of the entity
@@ -40,12 +41,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from functions.domain.lifecycle import allowed, transition
-from storage_adapter import Filter, Record, Sort, Store, Transaction, VersionConflict
+from storage_adapter import Record, Store, Transaction, VersionConflict
 
 logger = logging.getLogger("billow.overdue")
 _C = TypeVar("_C")
@@ -451,33 +452,24 @@ class _Run:
         for o, _ in self.commit_in_batches(outcomes, lambda o: o.key, self.stage_record, "record"):
             self.counts["reminders_failed" if o.reason else "reminders_sent"] += 1
 
-    # --- all invoices ------------------------------------------------------------------------
+    # --- the invoices that fall due ----------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        last_id: str | None = None
+        """Read the declared due index (open invoices by due date, every account) up to
+        yesterday, a page at a time: the cost follows what falls due, not the history."""
+        up_to = (self.today - timedelta(days=1)).isoformat()
+        after: tuple[str, str] | None = None
         while True:
-            filters = [
-                Filter("status", "in", list(OUTSTANDING)),
-                Filter("kind", "eq", "invoice"),
-                Filter("due_date", "lt", self.today.isoformat()),
-            ]
-            if last_id is not None:
-                filters.append(Filter("id", "gt", last_id))
-            page = self.store.query(
-                INVOICES,
-                account_id=None,
-                filters=filters,
-                sort=Sort("id", descending=False),
-                limit=PAGE_SIZE,
-            )
-            for i in range(0, len(page.items), self.batch_size):
-                batch = page.items[i : i + self.batch_size]
+            items = self.store.due(INVOICES, up_to=up_to, after=after, limit=PAGE_SIZE)
+            for i in range(0, len(items), self.batch_size):
+                batch = items[i : i + self.batch_size]
                 try:
                     self.process_batch(batch)
                 except Exception:  # one bad batch must not stop everybody's reminders
                     self.error(",".join(r.key for r in batch[:3]) + ",…", "batch")
-            if len(page.items) < PAGE_SIZE:
+            if len(items) < PAGE_SIZE:
                 break
-            last_id = page.items[-1].key
+            last = items[-1]
+            after = (str(last.data.get("due_date")), last.key)
         return self.counts
 
 

@@ -23,7 +23,7 @@ Every state change appends an event ``{"type", "at", "actor", "data"}`` to the s
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -262,6 +262,10 @@ class InvoiceList(ListParams):
     due_to: date | None = None
     min_total: Any = None
     max_total: Any = None
+    number: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    metadata: dict[str, str] | None = None
     sort_by: Literal["created_at", "issue_date", "due_date", "total", "number", "client_name"] = (
         "created_at"
     )
@@ -366,6 +370,15 @@ def list_filters(p: InvoiceList) -> list[Filter]:
         value = getattr(p, name)
         if value is not None:
             filters.append(Filter("total", op, to_decimal(value, name)))
+    if p.number is not None:
+        filters.append(Filter("number", "eq", p.number))
+    # created_at is a UTC timestamp ("2026-11-21T10:00:00Z"): whole days from..to inclusive
+    if p.created_from is not None:
+        filters.append(Filter("created_at", "gte", p.created_from.isoformat()))
+    if p.created_to is not None:
+        filters.append(Filter("created_at", "lt", (p.created_to + timedelta(days=1)).isoformat()))
+    for key, value in sorted((p.metadata or {}).items()):
+        filters.append(Filter("metadata", "has", (key, value)))
     return filters
 
 

@@ -25,10 +25,9 @@ from typing import Any
 
 from functions.domain.models import STATUSES
 from functions.domain.money import format_amount
-from storage_adapter import Filter
 
 from .common import load
-from .invoices import ENTITIES, INVOICES, decimal_of, today
+from .invoices import ENTITIES, INVOICES, today
 from .registry import Context, Params, action
 
 OUTSTANDING = ("open", "sent", "overdue")
@@ -39,7 +38,13 @@ class ReportSummary(Params):
     currency: str | None = None
 
 
-def _blocks(records: list[dict[str, Any]], currency: str, since: str, until: str) -> dict:
+def _blocks(
+    status_rows: list[tuple[tuple[Any, ...], int, dict[str, Decimal]]],
+    payment_rows: list[tuple[int, dict[str, Decimal]]],
+    currency: str,
+) -> dict:
+    """The blocks of one currency from the aggregates' rows (group ``(entity, currency, kind,
+    status)`` with count and sums; payments in the window with count and sum)."""
     by_status: dict[str, dict[str, Any]] = {
         s: {"count": 0, "total": Decimal(0), "amount_due": Decimal(0)} for s in STATUSES
     }
@@ -47,28 +52,27 @@ def _blocks(records: list[dict[str, Any]], currency: str, since: str, until: str
     overdue = {"count": 0, "amount": Decimal(0)}
     paid = {"count": 0, "amount": Decimal(0)}
     credit = {"count": 0, "total": Decimal(0)}
-    for data in records:
-        if data.get("kind") == "credit_note":
-            credit["count"] += 1
-            credit["total"] += decimal_of(data.get("total"))
+    for (_entity, _cur, kind, status), n, sums in status_rows:
+        total, due = sums.get("total", Decimal(0)), sums.get("amount_due", Decimal(0))
+        if kind == "credit_note":
+            credit["count"] += n
+            credit["total"] += total
             continue
-        status = str(data.get("status"))
         block = by_status.setdefault(
             status, {"count": 0, "total": Decimal(0), "amount_due": Decimal(0)}
         )
-        block["count"] += 1
-        block["total"] += decimal_of(data.get("total"))
-        block["amount_due"] += decimal_of(data.get("amount_due"))
+        block["count"] += n
+        block["total"] += total
+        block["amount_due"] += due
         if status in OUTSTANDING:
-            outstanding["count"] += 1
-            outstanding["amount"] += decimal_of(data.get("amount_due"))
+            outstanding["count"] += n
+            outstanding["amount"] += due
         if status == "overdue":
-            overdue["count"] += 1
-            overdue["amount"] += decimal_of(data.get("amount_due"))
-        for payment in data.get("payments") or []:
-            if since <= str(payment.get("paid_on") or "") <= until:
-                paid["count"] += 1
-                paid["amount"] += decimal_of(payment.get("amount"))
+            overdue["count"] += n
+            overdue["amount"] += due
+    for n, sums in payment_rows:
+        paid["count"] += n
+        paid["amount"] += sums.get("amount", Decimal(0))
 
     def money(block: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -86,31 +90,47 @@ def _blocks(records: list[dict[str, Any]], currency: str, since: str, until: str
 
 @action("report.summary", ReportSummary, mutating=False)
 def report_summary(ctx: Context, p: ReportSummary) -> dict[str, Any]:
-    filters: list[Filter] = []
+    """From the invoices' aggregates (kept in each commit), not from the invoices: the cost
+    follows the number of statuses, currencies and days, not the account's history."""
+    account_id = ctx.require_account()
     if p.entity_id:
         load(ctx, ENTITIES, p.entity_id)  # 404 for a missing or foreign entity
-        filters.append(Filter("entity_id", "eq", p.entity_id))
     wanted = p.currency.strip().upper() if p.currency else None
-    if wanted:
-        filters.append(Filter("currency", "eq", wanted))
-    page = ctx.store.query(INVOICES, account_id=ctx.require_account(), filters=filters)
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for rec in page.items:
-        grouped.setdefault(str(rec.data.get("currency") or "EUR"), []).append(rec.data)
+
+    def keep(entity_id: Any, currency: str) -> bool:
+        return (not p.entity_id or entity_id == p.entity_id) and (not wanted or currency == wanted)
+
     end = today(ctx)
     since, until = (end - timedelta(days=30)).isoformat(), end.isoformat()
-    by_currency = {cur: _blocks(rows, cur, since, until) for cur, rows in sorted(grouped.items())}
-    usage = Counter({cur: len(rows) for cur, rows in grouped.items()})
+    status_rows: dict[str, list] = {}
+    for _r, group, n, sums in ctx.store.aggregate(INVOICES, "by_status", account_id=account_id):
+        entity_id, currency = group[0], str(group[1])
+        if keep(entity_id, currency):
+            status_rows.setdefault(currency, []).append((group, n, sums))
+    payment_rows: dict[str, list] = {}
+    for _r, group, n, sums in ctx.store.aggregate(
+        INVOICES, "payments_by_day", account_id=account_id, range_from=since, range_to=until
+    ):
+        entity_id, currency = group[0], str(group[1])
+        if keep(entity_id, currency) and currency in status_rows:
+            payment_rows.setdefault(currency, []).append((n, sums))
+    by_currency = {
+        cur: _blocks(rows, payment_rows.get(cur, []), cur)
+        for cur, rows in sorted(status_rows.items())
+    }
+    usage = Counter({cur: sum(n for _g, n, _s in rows) for cur, rows in status_rows.items()})
     main = wanted or (usage.most_common(1)[0][0] if usage else "EUR")
-    counts = Counter(
-        str(rec.data.get("status")) for rec in page.items if rec.data.get("kind") != "credit_note"
-    )
+    counts: Counter[str] = Counter()
+    for rows in status_rows.values():
+        for group, n, _s in rows:
+            if group[2] != "credit_note":
+                counts[str(group[3])] += n
     return {
         "object": "report.summary",
         "as_of": until,
         "entity_id": p.entity_id,
         "currency": main,
         "counts": {s: counts.get(s, 0) for s in STATUSES},
-        **(by_currency.get(main) or _blocks([], main, since, until)),
+        **(by_currency.get(main) or _blocks([], [], main)),
         "by_currency": by_currency,
     }

@@ -1,6 +1,8 @@
 """``make bench``: run every ``tests/bench/bench_*.py`` and print one table.
 
-    .venv/bin/python -m tests.bench [--quick] [--only list,pdf] [--markdown]
+    .venv/bin/python -m tests.bench [--quick] [--only list,pdf] [--markdown] [--scale [SIZES]]
+
+(``make bench SCALE=1`` passes ``--scale``: bench_list adds its rows at 10k, 100k and 1M.)
 
 Each bench module runs in its own subprocess (``python -m tests.bench.common NAME``), one
 after the other, so that none pays for another's imports, threads or environment. The table
@@ -64,7 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions where supported")
     parser.add_argument("--only", default="", help="comma-separated names, e.g. list,pdf")
     parser.add_argument("--markdown", action="store_true", help="a Markdown table (for README)")
+    parser.add_argument(
+        "--scale",
+        nargs="?",
+        const="10000,100000,1000000",
+        default="",
+        help="also bench_list's rows at large sizes (SQLite; default 10k,100k,1M invoices)",
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        os.environ["BILLOW_BENCH_SCALE"] = args.scale
     names = discover()
     if args.only:
         wanted = {f"bench_{n.removeprefix('bench_')}" for n in args.only.split(",") if n}

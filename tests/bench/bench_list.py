@@ -19,6 +19,9 @@ Exits non-zero when the target is missed.
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -61,12 +64,9 @@ def measure(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
     return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
-def seed_account(store: Any, account_id: str, count: int, *, due_dates: list[str] | None = None):
-    """``count`` invoices of one account, copied from real ones made by the services.
-
-    Returns the context used. ``due_dates`` (optional) cycles through the due dates given.
-    """
-    from functions.services.common import new_id
+def templates(store: Any, account_id: str) -> tuple[Any, list[dict], dict[str, dict]]:
+    """An entity, the clients and two real invoices (a draft, a finalized one) made by the
+    services: ``(ctx, clients, {"draft": data, "final": data})``."""
     from tests.invoices.support import SELLER, act, make_ctx
 
     ctx = make_ctx(store, account_id=account_id)
@@ -97,33 +97,54 @@ def seed_account(store: Any, account_id: str, count: int, *, due_dates: list[str
         ctx, "invoice.create", entity_id=entity["id"], client_id=clients[0]["id"], lines=lines
     )
     act(ctx, "invoice.finalize", invoice_id=final["id"])
-    templates = {
+    made = {
         "draft": store.get("invoices", draft["id"]).data,
         "final": store.get("invoices", final["id"]).data,
     }
+    return ctx, clients, made
+
+
+def generate(
+    clients: list[dict], made: dict[str, dict], count: int, due_dates: list[str] | None = None
+):
+    """``count`` invoice datas copied from the templates with their own ids, numbers,
+    clients, statuses, totals and creation times."""
+    from functions.services.common import new_id
+
+    for i in range(count):
+        status = STATUSES[i % len(STATUSES)]
+        client = clients[(i // len(STATUSES)) % len(clients)]
+        base = made["draft" if status == "draft" else "final"]
+        total = (Decimal(i % 997) * Decimal("13.37")).quantize(Decimal("0.01"))
+        inv_id = new_id("inv")
+        data = {
+            **base,
+            "id": inv_id,
+            "status": status,
+            "client_id": client["id"],
+            "client_name": client["name"],
+            "client_email": client["email"],
+            "number": None if status == "draft" else f"INV-2026-{i + 1:07d}",
+            "total": str(total),
+            "amount_due": "0.00" if status in ("paid", "void") else str(total),
+            "created_at": f"2026-{1 + i % 11:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+        }
+        if due_dates:
+            data["due_date"] = due_dates[i % len(due_dates)]
+        if base.get("buyer"):
+            data["buyer"] = {**base["buyer"], "name": client["name"], "email": client["email"]}
+        yield inv_id, data
+
+
+def seed_account(store: Any, account_id: str, count: int, *, due_dates: list[str] | None = None):
+    """``count`` invoices of one account, copied from real ones made by the services.
+
+    Returns the context used. ``due_dates`` (optional) cycles through the due dates given.
+    """
+    ctx, clients, made = templates(store, account_id)
 
     def seed(tx: Any) -> None:
-        for i in range(count):
-            status = STATUSES[i % len(STATUSES)]
-            client = clients[(i // len(STATUSES)) % len(clients)]
-            base = templates["draft" if status == "draft" else "final"]
-            total = (Decimal(i % 997) * Decimal("13.37")).quantize(Decimal("0.01"))
-            inv_id = new_id("inv")
-            data = {
-                **base,
-                "id": inv_id,
-                "status": status,
-                "client_id": client["id"],
-                "client_name": client["name"],
-                "client_email": client["email"],
-                "number": None if status == "draft" else f"INV-2026-{i + 1:05d}",
-                "total": str(total),
-                "amount_due": "0.00" if status in ("paid", "void") else str(total),
-            }
-            if due_dates:
-                data["due_date"] = due_dates[i % len(due_dates)]
-            if base.get("buyer"):
-                data["buyer"] = {**base["buyer"], "name": client["name"], "email": client["email"]}
+        for inv_id, data in generate(clients, made, count, due_dates):
             tx.put("invoices", inv_id, data, account_id=account_id, expected_version=0)
 
     store.transaction(seed)
@@ -174,6 +195,95 @@ def rows(count: int = 10_000, runs: int = 25) -> list[Row]:
         Row("list", f"(seeded {count} + {count // 5} invoices)", seeded_s, note="setup, one run")
     )
     store.close()
+    scale = os.environ.get("BILLOW_BENCH_SCALE", "")
+    if scale:  # `python -m tests.bench --scale`
+        sizes = SCALES if scale == "1" else tuple(int(x) for x in scale.split(",") if x)
+        result += scale_rows(sizes)
+    return result
+
+
+#: ``--scale`` sizes and the targets at the largest (ms): the row should be flat across sizes.
+SCALES = (10_000, 100_000, 1_000_000)
+SCALE_TARGETS = {
+    "list first page": 5.0,
+    "q+status+sort total": 50.0,
+    "report.summary": 5.0,
+    "daily run, nothing due": 50.0,
+}
+
+
+def scale_rows(sizes: tuple[int, ...] = SCALES, runs: int = 15) -> list[Row]:
+    """SQLite at each size (one account; a second account of size/10 the queries skip):
+    list first page, q + status + sort by total, report.summary, the daily run with nothing
+    due. Rows are bulk-loaded (``SqliteStore.bulk_load``) from real invoices."""
+    from datetime import date
+
+    from functions.overdue.job import run_overdue
+    from storage_adapter.sqlite import SqliteStore
+    from tests.invoices.support import ACCOUNT, OTHER_ACCOUNT, act
+
+    result: list[Row] = []
+    for size in sizes:
+        tmp = Path(tempfile.mkdtemp(prefix=f"billow-bench-scale-{size}-"))
+        store = SqliteStore(tmp / "billow.db")
+        ctx, clients, made = templates(store, ACCOUNT)
+        _, oclients, omade = templates(store, OTHER_ACCOUNT)
+        future = ["2027-03-01", "2027-04-15", "2027-06-30"]  # nothing falls due before
+        started = time.perf_counter()
+
+        def rows_of(account, cl, md, n):
+            for key, data in generate(cl, md, n, future):
+                yield key, account, data
+
+        store.bulk_load(
+            "invoices",
+            itertools.chain(
+                rows_of(ACCOUNT, clients, made, size),
+                rows_of(OTHER_ACCOUNT, oclients, omade, size // 10),
+            ),
+        )
+        seeded_s = time.perf_counter() - started
+        query = {"q": "acme", "status": ["open", "overdue"], "sort_by": "total", "limit": 20}
+        check = act(ctx, "invoice.list", **query)
+        totals = [Decimal(i["total"]) for i in check["items"]]
+        assert check["total"] > 0 and totals == sorted(totals, reverse=True)
+        first = act(ctx, "invoice.list")
+        assert first["total"] == size + 2, first["total"]  # and the two templates
+        daily = run_overdue(store, date(2026, 12, 1), {"mailer": None})
+        assert daily["checked"] == 0, daily
+        measured = [
+            ("list first page", lambda: act(ctx, "invoice.list"), ""),
+            (
+                "q+status+sort total",
+                lambda: act(ctx, "invoice.list", **query),
+                f"{check['total']} matches",
+            ),
+            ("report.summary", lambda: act(ctx, "report.summary"), ""),
+            (
+                "daily run, nothing due",
+                lambda: run_overdue(store, date(2026, 12, 1), {"mailer": None}),
+                "",
+            ),
+        ]
+        for name, fn, note in measured:
+            wall, cpu = measure(fn, runs)
+            note = f"CPU {cpu:.2f} ms" + (f"; {note}" if note else "")
+            row = Row("scale", f"{name} @ {size:,}", wall / 1000, note=note)
+            target = SCALE_TARGETS[name]
+            row.target = f"≤ {target:g} ms"
+            row.ok = row.median * 1000 <= target
+            result.append(row)
+        result.append(
+            Row(
+                "scale",
+                f"(bulk-loaded {size:,} + {size // 10:,})",
+                seeded_s,
+                unit="s",
+                note="setup, one run",
+            )
+        )
+        store.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     return result
 
 
@@ -181,7 +291,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument(
+        "--scale",
+        nargs="?",
+        const=",".join(map(str, SCALES)),
+        default=None,
+        help="SQLite at 10k, 100k and 1M invoices (or the sizes given: --scale 10000,100000)",
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        sizes = tuple(int(x) for x in args.scale.split(",") if x)
+        return report(scale_rows(sizes, min(args.runs, 15)))
     return report(rows(args.count, args.runs))
 
 
