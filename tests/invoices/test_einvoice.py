@@ -215,3 +215,69 @@ def test_bad_line_fields_are_422(tmp_path: Path):
         "lines[3].period.days",
     } <= fields
     store.close()
+
+
+def test_line_e_invoice_fields_round_trip_and_bad_ones_write_nothing(backend):
+    """On both backends: a line's unit code (normalised), period and metadata and the
+    invoice's buyer reference and period are stored and come back; an unknown Rec. 20 code, a
+    malformed line period, a bad Leitweg-ID and an unknown EAS scheme are 422 naming the field
+    at its depth, and nothing is written."""
+    ctx = make_ctx(backend)
+    ids = seed(ctx)
+    line = {
+        **LINES[0],
+        "unit_code": "day",
+        "period": {"start": "2026-11-01", "end": "2026-11-15"},
+        "metadata": {"ticket": "T-42", "Projekt": "Ωmega"},
+    }
+    draft = act(
+        ctx,
+        "invoice.create",
+        entity_id=ids["entity_id"],
+        client_id=ids["client_id"],
+        lines=[line, LINES[1]],
+        buyer_reference="04011000-1234512345-06",
+        period={"start": "2026-11-01", "end": "2026-11-30"},
+    )
+    stored = act(ctx, "invoice.get", invoice_id=draft["id"])
+    assert stored["lines"][0]["unit_code"] == "DAY"  # explicit, normalised, not derived (HUR)
+    assert stored["lines"][0]["period"] == {"start": "2026-11-01", "end": "2026-11-15"}
+    assert stored["lines"][0]["metadata"] == {"ticket": "T-42", "Projekt": "Ωmega"}
+    assert stored["lines"][1]["unit_code"] == "C62" and stored["lines"][1]["period"] is None
+    assert stored["buyer_reference"] == "04011000-1234512345-06"
+    assert stored["period"] == {"start": "2026-11-01", "end": "2026-11-30"}
+
+    bad_lines = [
+        {**LINES[0], "unit_code": "QQQ"},
+        {**LINES[0], "period": {"start": "2026-13-01", "end": "2026-11-30"}},
+        {**LINES[0], "metadata": {"": "empty key"}},
+    ]
+    with pytest.raises(ValidationFailed) as err:
+        act(
+            ctx,
+            "invoice.update",
+            invoice_id=draft["id"],
+            version=stored["version"],
+            lines=bad_lines,
+            buyer_reference="04011000-1234512345-07",  # check digits wrong
+        )
+    fields = {d.field for d in err.value.details}
+    assert {
+        "lines[0].unit_code",
+        "lines[1].period.start",
+        "lines[2].metadata",
+        "buyer_reference",
+    } <= fields
+    assert act(ctx, "invoice.get", invoice_id=draft["id"]) == stored
+
+    entity = act(ctx, "entity.get", entity_id=ids["entity_id"])
+    with pytest.raises(ValidationFailed) as err:
+        act(
+            ctx,
+            "entity.update",
+            entity_id=ids["entity_id"],
+            version=entity["version"],
+            electronic_address={"scheme": "9999", "value": "x"},
+        )
+    assert [d.field for d in err.value.details] == ["electronic_address.scheme"]
+    assert act(ctx, "entity.get", entity_id=ids["entity_id"]) == entity
