@@ -216,6 +216,16 @@ def add_facturx(canvas: Any, xml: bytes, *, lang: str | None = None) -> None:
         catalog.Lang = PDFString(lang)
 
 
+@lru_cache(maxsize=64)
+def _frozen_party(role: str, frozen: str) -> Any:
+    """The seller (``Entity``) or buyer (``Client``) frozen on a document, validated once per
+    process for each distinct snapshot: a batch of one company's invoices shares them, and
+    their checks (IBAN, VAT numbers, numbering patterns ...) were half of reading a document."""
+    from functions.domain.models import Client, Entity
+
+    return (Entity if role == "seller" else Client).model_validate_json(frozen)
+
+
 def facturx_xml(invoice: dict[str, Any]) -> bytes | None:
     """The CII XML a finalized document's PDF embeds (``invoice``: the JSON of ``invoice.get``).
 
@@ -224,11 +234,20 @@ def facturx_xml(invoice: dict[str, Any]) -> bytes | None:
     """
     if invoice.get("status", "draft") == "draft" or not invoice.get("number"):
         return None
+    import json
+
+    from pydantic import ValidationError
+
     from functions.domain.errors import ValidationFailed
     from functions.domain.models import Invoice, parse_model
     from functions.einvoice import build_document, render
 
     try:  # a JSON that is not a whole document (a hand-made sample) stays a plain PDF
-        return render(build_document(parse_model(Invoice, invoice), "cii"))
-    except ValidationFailed:
+        parties = {
+            role: _frozen_party(role, json.dumps(invoice[role], sort_keys=True, default=str))
+            for role in ("seller", "buyer")
+            if isinstance(invoice.get(role), dict)
+        }
+        return render(build_document(parse_model(Invoice, {**invoice, **parties}), "cii"))
+    except (ValidationFailed, ValidationError):
         return None

@@ -120,3 +120,20 @@ def test_a_draft_stays_a_plain_pdf(status):
     root = PdfReader(io.BytesIO(render_invoice_pdf(data))).trailer["/Root"]
     assert "/AF" not in root and "/Names" not in root
     assert "/OutputIntents" in root  # every PDF keeps the PDF/A output intent
+
+
+def test_the_embedded_xml_is_the_cii_of_the_document_whoever_issued_it():
+    """The XML the PDF embeds is ``invoice.einvoice``'s ``cii`` of the same document, for an
+    invoice and its credit note, and for documents of two sellers read one after the other
+    (the frozen parties are validated once per snapshot, never mixed up)."""
+    from functions.domain.models import Invoice
+    from functions.services.invoices_einvoice import einvoice_xml
+
+    invoice = factory.finalized(LINES)
+    note = factory.credit_note(invoice)
+    other = factory.finalized(LINES, seller=factory.entity(legal_name="Südwind Handel GmbH"))
+    for document in (invoice, note, other, invoice):
+        data = document.model_dump(mode="json")
+        assert facturx_xml(data) == einvoice_xml(Invoice.model_validate(data), "cii")
+    assert b"S\xc3\xbcdwind Handel GmbH" in facturx_xml(other.model_dump(mode="json"))
+    assert b"S\xc3\xbcdwind" not in facturx_xml(invoice.model_dump(mode="json"))
