@@ -26,6 +26,7 @@ the same bytes.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ KEYWORDS = "Factur-X, invoice"
 _TITLE, _AUTHOR, _SUBJECT, _PRODUCER, _CREATOR, _WHEN = (
     f"@@{name}@@" for name in ("title", "author", "subject", "producer", "creator", "when")
 )
+_PLACEHOLDER = re.compile("@@(?:title|author|subject|producer|creator|when)@@")
 
 
 @lru_cache(maxsize=1)
@@ -121,19 +123,21 @@ def _xmp_template() -> str:
 def xmp_metadata(
     *, title: str, author: str, subject: str, producer: str, creator: str, when: str
 ) -> bytes:
-    """The XMP packet of one Factur-X PDF (``when``: ``YYYY-MM-DDThh:mm:ss+hh:mm``)."""
+    """The XMP packet of one Factur-X PDF (``when``: ``YYYY-MM-DDThh:mm:ss+hh:mm``).
+
+    One pass over the template: a value that happens to contain ``@@subject@@`` stays as
+    written."""
     from xml.sax.saxutils import escape
 
-    xmp = _xmp_template()
-    for mark, value in (
-        (_TITLE, title),
-        (_AUTHOR, author),
-        (_SUBJECT, subject),
-        (_PRODUCER, producer),
-        (_CREATOR, creator),
-        (_WHEN, when),
-    ):
-        xmp = xmp.replace(mark, escape(value))
+    values = {
+        _TITLE: title,
+        _AUTHOR: author,
+        _SUBJECT: subject,
+        _PRODUCER: producer,
+        _CREATOR: creator,
+        _WHEN: when,
+    }
+    xmp = _PLACEHOLDER.sub(lambda m: escape(values[m.group(0)]), _xmp_template())
     return xmp.encode("utf-8")
 
 

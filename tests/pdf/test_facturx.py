@@ -78,7 +78,8 @@ def test_embedded_file_name_tree_af_and_output_intent():
 
 
 def test_xmp_says_what_the_info_dictionary_says():
-    seller = {"legal_name": 'Müller & Söhne <"Nord"> GmbH'}  # escaped in the XMP, not broken
+    # escaped in the XMP, not broken; a placeholder-like name stays as written
+    seller = {"legal_name": 'Müller & Söhne <"Nord"> GmbH @@when@@'}
     pdf, _ = _facturx(_document(**seller))
     reader = PdfReader(io.BytesIO(pdf))
     metadata = reader.trailer["/Root"]["/Metadata"].get_object()
