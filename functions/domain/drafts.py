@@ -105,6 +105,27 @@ def build_lines(raw_lines: object, products: Mapping[str, Product], currency: st
     return lines
 
 
+class _Problems:
+    """Collects the ``ValidationFailed`` of several checks, so that one 422 names every bad
+    field (a bad ``buyer_reference`` and a bad ``lines[2].unit_code`` together)."""
+
+    def __init__(self) -> None:
+        self.details: list[FieldError] = []
+
+    def __enter__(self) -> _Problems:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, ValidationFailed):
+            self.details.extend(exc.details)
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        if self.details:
+            raise ValidationFailed(self.details)
+
+
 def draft_invoice(
     data: Mapping[str, Any],
     entity: Entity,
@@ -115,23 +136,27 @@ def draft_invoice(
 ) -> Invoice:
     """A new, priced ``draft`` from ``invoice.create`` parameters (no number, no timestamps)."""
     currency = validate_currency(data.get("currency") or client.currency or entity.currency)
-    lines = build_lines(data.get("lines", []), products or {}, currency)
+    problems = _Problems()
+    with problems:
+        lines = build_lines(data.get("lines", []), products or {}, currency)
     fields = {k: data[k] for k in DRAFT_FIELDS if k in data and k != "lines"}
     fields.setdefault("notes", entity.default_notes)
-    invoice = parse_model(
-        Invoice,
-        {
-            **fields,
-            "id": invoice_id,
-            "kind": "invoice",
-            "status": "draft",
-            "currency": currency,
-            "entity_id": entity.id,
-            "client_id": client.id,
-            "account_id": entity.account_id,
-        },
-        as_input=True,
-    )
+    with problems:
+        invoice = parse_model(
+            Invoice,
+            {
+                **fields,
+                "id": invoice_id,
+                "kind": "invoice",
+                "status": "draft",
+                "currency": currency,
+                "entity_id": entity.id,
+                "client_id": client.id,
+                "account_id": entity.account_id,
+            },
+            as_input=True,
+        )
+    problems.raise_any()
     return price(invoice.model_copy(update={"lines": lines}), entity, client)
 
 
@@ -149,20 +174,25 @@ def update_draft(
     transition(invoice.status, "update", kind=invoice.kind)
     currency = validate_currency(data.get("currency") or invoice.currency)
     changes: dict[str, Any] = {k: data[k] for k in DRAFT_FIELDS if k in data and k != "lines"}
-    merged = parse_model(
-        Invoice,
-        {
-            **invoice.model_dump(exclude={"lines", "seller", "buyer"}),
-            **changes,
-            "currency": currency,
-            "entity_id": entity.id,
-            "client_id": client.id,
-        },
-        as_input=True,  # the stored draft's dump holds model fields only
-    )
+    problems = _Problems()
+    with problems:
+        merged = parse_model(
+            Invoice,
+            {
+                **invoice.model_dump(exclude={"lines", "seller", "buyer"}),
+                **changes,
+                "currency": currency,
+                "entity_id": entity.id,
+                "client_id": client.id,
+            },
+            as_input=True,  # the stored draft's dump holds model fields only
+        )
     if "lines" in data:
-        lines = build_lines(data["lines"], products or {}, currency)
+        with problems:
+            lines = build_lines(data["lines"], products or {}, currency)
+        problems.raise_any()
     else:
+        problems.raise_any()
         if currency != invoice.currency and any(line.product_id for line in invoice.lines):
             raise ValidationFailed.one("currency", "re-send the lines when changing the currency")
         lines = invoice.lines

@@ -16,18 +16,29 @@ Element = etree._Element
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+def _clean(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (most text has none: a quick test
+    in C first, the regular expression only for what it cannot clear)."""
+    if text.isprintable() and text.isascii():
+        return text
+    return _NOT_XML.sub("", text)
+
+
 def sub(parent: Element, tag: str, text: str | None = None, **attrs: str) -> Element:
     """A child element ``tag`` (Clark notation ``{ns}name``) with optional text and attributes;
     characters XML 1.0 cannot carry (user text may hold them) are dropped."""
-    child = etree.SubElement(parent, tag, {k: _NOT_XML.sub("", v) for k, v in attrs.items()})
+    if attrs:
+        child = etree.SubElement(parent, tag, {k: _clean(v) for k, v in attrs.items()})
+    else:
+        child = etree.SubElement(parent, tag)
     if text is not None:
-        child.text = _NOT_XML.sub("", text)
+        child.text = _clean(text)
     return child
 
 
 def opt(parent: Element, tag: str, text: str | None, **attrs: str) -> Element | None:
     """A child only when ``text`` has content (EN 16931 and Peppol refuse empty elements)."""
-    if text is None or not _NOT_XML.sub("", text).strip():
+    if text is None or not _clean(text).strip():
         return None
     return sub(parent, tag, text, **attrs)
 

@@ -72,12 +72,14 @@ def _worker_store(url: str | None) -> Any:
 
 
 def document_pdf(store: Any, invoice: dict[str, Any], locale: str | None) -> bytes:
-    """The PDF of one document, its seller's logo read from ``store`` (if any)."""
+    """The PDF of one document, its seller's logo read from ``store`` (if any); a finalized
+    document's is a Factur-X with its CII inside, like the one the app stores."""
+    from .facturx import facturx_xml
     from .render import render_invoice_pdf
     from .store import seller_logo
 
     logo = seller_logo(store, invoice) if store is not None else None
-    return render_invoice_pdf(invoice, logo=logo, locale=locale)
+    return render_invoice_pdf(invoice, logo=logo, locale=locale, einvoice=facturx_xml(invoice))
 
 
 def _write(out_dir: str, name: str, pdf: bytes) -> str:

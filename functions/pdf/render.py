@@ -32,12 +32,18 @@ def filename_for(invoice: dict[str, Any]) -> str:
 
 
 def render_invoice_pdf(
-    invoice: dict[str, Any], *, logo: bytes | None = None, locale: str | None = None
+    invoice: dict[str, Any],
+    *,
+    logo: bytes | None = None,
+    locale: str | None = None,
+    einvoice: bytes | None = None,
 ) -> bytes:
     """The PDF of ``invoice`` (the JSON of ``invoice.get``) as bytes.
 
     ``logo`` (PNG/JPEG bytes) overrides the seller's ``logo`` data URL. The language is
-    ``locale``, else the buyer's, else the seller's, else English. The same input always gives
-    the same bytes (reportlab's invariant mode), so the stored SHA-256 is reproducible.
+    ``locale``, else the buyer's, else the seller's, else English. ``einvoice``, the CII XML of
+    the same document (:func:`functions.pdf.facturx.facturx_xml`), makes it a Factur-X PDF/A-3
+    with the XML embedded. The same input always gives the same bytes (reportlab's invariant
+    mode, dated by the document), so the stored SHA-256 is reproducible.
     """
-    return _Renderer(invoice, logo, locale).render()
+    return _Renderer(invoice, logo, locale, einvoice).render()

@@ -17,7 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from . import epc_qr
 from . import formatting as fmt
-from .facturx import add_output_intent
+from .facturx import add_facturx, add_output_intent
 from .labels import labels_for, mention, unit
 from .primitives import (
     BOLD,
@@ -52,8 +52,15 @@ from .watermark import draw_draft_mark
 class _Renderer:
     MARGIN_X = 50.0
 
-    def __init__(self, invoice: dict[str, Any], logo: bytes | None, locale: str | None) -> None:
+    def __init__(
+        self,
+        invoice: dict[str, Any],
+        logo: bytes | None,
+        locale: str | None,
+        einvoice: bytes | None = None,
+    ) -> None:
         self.inv = invoice
+        self.einvoice = einvoice
         self.seller: dict[str, Any] = invoice.get("seller") or {}
         self.buyer: dict[str, Any] = invoice.get("buyer") or {}
         self.tag = fmt.choose_locale(locale, self.buyer.get("locale"), self.seller.get("locale"))
@@ -106,6 +113,8 @@ class _Renderer:
         c.setCreator("Billow")
         self._stamp(c)
         add_output_intent(c)  # PDF/A (see facturx.py)
+        if self.einvoice:
+            add_facturx(c, self.einvoice, lang=self.tag)  # Factur-X: the XML inside
 
         layout = Layout(top_first=self.H - 40, top_next=self.H - 70, bottom=84)
         self._plan(layout)

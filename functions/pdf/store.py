@@ -77,12 +77,12 @@ def render_and_store(
     the SHA-256 in the invoice's timeline inside its own transaction (finalize does so
     atomically with the status change); :func:`record_rendered` does it for standalone use.
     """
-    from .facturx import facturx_pdf
+    from .facturx import facturx_xml
     from .render import filename_for, render_invoice_pdf  # reportlab only when rendering
 
     if logo is None:
         logo = seller_logo(store, invoice)
-    pdf = facturx_pdf(render_invoice_pdf(invoice, logo=logo, locale=locale), invoice)
+    pdf = render_invoice_pdf(invoice, logo=logo, locale=locale, einvoice=facturx_xml(invoice))
     sha256 = hashlib.sha256(pdf).hexdigest()
     key = blob_key(invoice, sha256, account_id)
     store.put_blob(key, pdf, "application/pdf")

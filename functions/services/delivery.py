@@ -4,16 +4,22 @@ The client's ``einvoice_format`` (frozen on the document at finalize) decides th
 ``facturx`` the Factur-X PDF (the CII XML is inside it); ``xrechnung`` the XRechnung XML plus
 the PDF as a readable copy; ``peppol`` the Peppol BIS UBL plus the PDF.
 
-A :class:`Transport` takes those files to the buyer. Today there is one, :class:`MailTransport`;
-a Peppol access point is another implementation of the same ``deliver`` (chosen in
-:func:`transport_for` for ``peppol`` clients once it exists), so ``invoice.send`` does not change.
+A :class:`Transport` takes those files to the buyer. Today there is one, :class:`MailTransport`.
+A Peppol access point is another implementation of the same protocol, registered in the
+context's services (``ctx.services["transports"] = {"peppol": access_point}``) and chosen by
+:func:`transport_for` for the buyers whose format it serves; ``invoice.send`` does not change:
+the transport says who the recipients are (mail: e-mail addresses, given or the client's; an
+access point: the buyer's electronic address), delivers, and raises its own ``failure`` when the
+document did not go out (``send_failed`` is recorded, the status stays).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from functions.domain.errors import BillowError, ValidationFailed
 
 from .invoices_einvoice import CONTENT_TYPE, einvoice_xml, filename_for
 from .registry import Context
@@ -49,7 +55,15 @@ def xml_attachments(invoice_data: dict[str, Any]) -> list[Attachment]:
 class Transport(Protocol):
     """Takes a document's files to its buyer; returns a delivery id (e.g. a Message-ID)."""
 
+    #: recorded on the ``sent`` / ``send_failed`` events (``mail``, ``peppol`` ...)
     name: str
+    #: what :meth:`deliver` raises when the document did not go out (the API maps its code)
+    failure: type[BillowError]
+
+    def recipients(self, invoice: dict[str, Any], requested: list[str]) -> list[str]:
+        """Where the document goes: ``requested`` (``to``, else the client's e-mail) or the
+        transport's own addressing; ``ValidationFailed`` when there is nowhere to send it."""
+        ...
 
     def deliver(
         self,
@@ -69,7 +83,15 @@ class MailTransport:
     name = "mail"
 
     def __init__(self, mailer: Any) -> None:
+        from functions.mail.transport import MailDeliveryError
+
         self.mailer = mailer
+        self.failure = MailDeliveryError
+
+    def recipients(self, invoice: dict[str, Any], requested: list[str]) -> list[str]:
+        if not requested:
+            raise ValidationFailed.one("to", "the client has no e-mail address; give 'to'")
+        return requested
 
     def deliver(
         self,
@@ -82,6 +104,7 @@ class MailTransport:
         message: str | None,
     ) -> str:
         from functions.mail.messages import invoice_message
+        from functions.mail.transport import MailConfigurationError
 
         mail = invoice_message(
             invoice,
@@ -91,9 +114,15 @@ class MailTransport:
             message,
             attachments=[(a.filename, a.content_type, a.data) for a in attachments],
         )
-        return str(self.mailer.send(mail))
+        try:
+            return str(self.mailer.send(mail))
+        except MailConfigurationError as exc:  # a send that cannot go out: a failed delivery
+            raise self.failure(exc.message) from exc
 
 
-def transport_for(ctx: Context, invoice: dict[str, Any], mailer: Any) -> Transport:
-    """The transport for this document: mail (a Peppol access point joins here later)."""
-    return MailTransport(mailer)
+def transport_for(ctx: Context, invoice: dict[str, Any], mailer: Callable[[], Any]) -> Transport:
+    """The transport for this document: the one registered for the buyer's e-invoice format
+    (``ctx.services["transports"]``, e.g. a Peppol access point for ``peppol``), else mail
+    through ``mailer()`` (asked for only then: an access point needs no mail settings)."""
+    registered = (ctx.services.get("transports") or {}).get(einvoice_format(invoice))
+    return registered if registered is not None else MailTransport(mailer())

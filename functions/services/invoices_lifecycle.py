@@ -5,9 +5,10 @@ Each change is one transaction that re-reads the invoice, lets the domain decide
 (``functions.domain.lifecycle`` / ``payments``; an illegal move is 409 ``invalid_state`` naming
 the status), writes it with a version check and appends the timeline event.
 
-``invoice.send`` mails first and records afterwards: the mail cannot be part of the store's
-transaction. A delivery failure leaves the invoice untouched, appends ``send_failed`` with the
-reason and answers 502 ``mail_delivery_failed``.
+``invoice.send`` delivers first and records afterwards: the mail (or, later, the Peppol
+message) cannot be part of the store's transaction. A delivery failure leaves the invoice
+untouched, appends ``send_failed`` with the reason and answers the transport's error (mail: 502
+``mail_delivery_failed``). Which transport, and to whom: ``delivery.transport_for``.
 """
 
 from __future__ import annotations
@@ -83,27 +84,24 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 def send_invoice(ctx: Context, p: InvoiceSend) -> dict[str, Any]:
     """Send the document to ``to`` (default: the client's e-mail) with what the client's
     e-invoice format asks for (see ``delivery``); ``open``/``overdue`` → ``sent``."""
-    from functions.domain.errors import ValidationFailed
-    from functions.mail.transport import MailConfigurationError, MailDeliveryError
-
     rec = load_invoice(ctx, p.invoice_id)
     kind = rec.data.get("kind", "invoice")
     transition(rec.data["status"], "send", kind=kind)
-    to = _as_list(p.to) or _as_list(_default_recipient(ctx, rec))
-    if not to:
-        raise ValidationFailed.one("to", "the client has no e-mail address; give 'to'")
+    transport = transport_for(ctx, present(rec), lambda: _mailer(ctx))
+    requested = _as_list(p.to) or _as_list(_default_recipient(ctx, rec))
+    to = transport.recipients(present(rec), requested)
     rec, pdf = pdf_bytes(ctx, rec)
     document = present(rec)
     attachments = xml_attachments(document)  # what the client's e-invoice format asks for
-    transport = transport_for(ctx, document, _mailer(ctx))
     try:
         message_id = transport.deliver(
             document, pdf, attachments, to=to, cc=_as_list(p.cc) or None, message=p.message
         )
-    except (MailDeliveryError, MailConfigurationError) as exc:
-        failure = event(ctx, "send_failed", {"to": to, "cc": _as_list(p.cc), "reason": exc.message})
+    except transport.failure as exc:
+        reason = {"to": to, "cc": _as_list(p.cc), "reason": exc.message}
+        failure = event(ctx, "send_failed", {**reason, "transport": transport.name})
         ctx.store.transaction(lambda tx: tx.append(timeline_stream(rec.key), failure))
-        raise MailDeliveryError(f"the invoice was not sent: {exc.message}") from exc
+        raise transport.failure(f"the invoice was not sent: {exc.message}") from exc
 
     def run(tx: Transaction) -> Record:
         current = load_invoice(ctx, rec.key, tx)

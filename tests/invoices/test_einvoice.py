@@ -14,7 +14,7 @@ import pytest
 from facturx import get_xml_from_pdf
 from pypdf import PdfReader
 
-from functions.domain.errors import InvalidState, ValidationFailed
+from functions.domain.errors import BillowError, InvalidState, ValidationFailed
 from storage_adapter.sqlite import SqliteStore
 from tests.einvoice.validation import validate
 from tests.support.moto_server import dynamo_store, moto_endpoint  # noqa: F401
@@ -214,4 +214,154 @@ def test_bad_line_fields_are_422(tmp_path: Path):
         "lines[2].metadata",
         "lines[3].period.days",
     } <= fields
+    store.close()
+
+
+def test_line_e_invoice_fields_round_trip_and_bad_ones_write_nothing(backend):
+    """On both backends: a line's unit code (normalised), period and metadata and the
+    invoice's buyer reference and period are stored and come back; an unknown Rec. 20 code, a
+    malformed line period, a bad Leitweg-ID and an unknown EAS scheme are 422 naming the field
+    at its depth, and nothing is written."""
+    ctx = make_ctx(backend)
+    ids = seed(ctx)
+    line = {
+        **LINES[0],
+        "unit_code": "day",
+        "period": {"start": "2026-11-01", "end": "2026-11-15"},
+        "metadata": {"ticket": "T-42", "Projekt": "Ωmega"},
+    }
+    draft = act(
+        ctx,
+        "invoice.create",
+        entity_id=ids["entity_id"],
+        client_id=ids["client_id"],
+        lines=[line, LINES[1]],
+        buyer_reference="04011000-1234512345-06",
+        period={"start": "2026-11-01", "end": "2026-11-30"},
+    )
+    stored = act(ctx, "invoice.get", invoice_id=draft["id"])
+    assert stored["lines"][0]["unit_code"] == "DAY"  # explicit, normalised, not derived (HUR)
+    assert stored["lines"][0]["period"] == {"start": "2026-11-01", "end": "2026-11-15"}
+    assert stored["lines"][0]["metadata"] == {"ticket": "T-42", "Projekt": "Ωmega"}
+    assert stored["lines"][1]["unit_code"] == "C62" and stored["lines"][1]["period"] is None
+    assert stored["buyer_reference"] == "04011000-1234512345-06"
+    assert stored["period"] == {"start": "2026-11-01", "end": "2026-11-30"}
+
+    bad_lines = [
+        {**LINES[0], "unit_code": "QQQ"},
+        {**LINES[0], "period": {"start": "2026-13-01", "end": "2026-11-30"}},
+        {**LINES[0], "metadata": {"": "empty key"}},
+    ]
+    with pytest.raises(ValidationFailed) as err:
+        act(
+            ctx,
+            "invoice.update",
+            invoice_id=draft["id"],
+            version=stored["version"],
+            lines=bad_lines,
+            buyer_reference="04011000-1234512345-07",  # check digits wrong
+        )
+    fields = {d.field for d in err.value.details}
+    assert {
+        "lines[0].unit_code",
+        "lines[1].period.start",
+        "lines[2].metadata",
+        "buyer_reference",
+    } <= fields
+    assert act(ctx, "invoice.get", invoice_id=draft["id"]) == stored
+
+    entity = act(ctx, "entity.get", entity_id=ids["entity_id"])
+    with pytest.raises(ValidationFailed) as err:
+        act(
+            ctx,
+            "entity.update",
+            entity_id=ids["entity_id"],
+            version=entity["version"],
+            electronic_address={"scheme": "9999", "value": "x"},
+        )
+    assert [d.field for d in err.value.details] == ["electronic_address.scheme"]
+    assert act(ctx, "entity.get", entity_id=ids["entity_id"]) == entity
+
+
+class AccessPointDown(BillowError):
+    code = "peppol_delivery_failed"
+
+
+class RecordingAccessPoint:
+    """A Peppol transport as a later issue will plug one in: routes on the buyer's electronic
+    address, sends the UBL beside the PDF, says when the network refused the document."""
+
+    name = "peppol"
+    failure = AccessPointDown
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[list[str], list[str], bytes]] = []
+        self.down = False
+
+    def recipients(self, invoice: dict, requested: list[str]) -> list[str]:
+        address = (invoice.get("buyer") or {}).get("electronic_address") or {}
+        if not address:
+            raise ValidationFailed.one("buyer.electronic_address", "BT-49: needed for Peppol")
+        return [f"{address['scheme']}:{address['value']}"]
+
+    def deliver(self, invoice, pdf, attachments, *, to, cc, message) -> str:
+        if self.down:
+            raise AccessPointDown("the access point answered 503")
+        self.delivered.append((to, [a.filename for a in attachments], pdf))
+        return f"peppol-{len(self.delivered)}"
+
+
+def test_send_goes_through_the_transport_registered_for_the_format(tmp_path: Path):
+    """``invoice.send`` leaves room for a Peppol access point beside mail: registered for the
+    ``peppol`` format, it is chosen for those buyers (who need no e-mail address), it names
+    the recipients and attachments, and its failure is recorded like a mail failure; other
+    buyers still get mail."""
+    store = SqliteStore(tmp_path / "data" / "billow.db")
+    outbox = tmp_path / "outbox"
+    ctx = make_ctx(store, outbox=outbox)
+    access_point = RecordingAccessPoint()
+    ctx.services["transports"] = {"peppol": access_point}
+    ids = _xrechnung_setup(ctx, einvoice_format="peppol", email=None)
+
+    def finalized() -> dict:
+        draft = act(
+            ctx,
+            "invoice.create",
+            entity_id=ids["entity_id"],
+            client_id=ids["client_id"],
+            lines=LINES,
+        )
+        return act(ctx, "invoice.finalize", invoice_id=draft["id"])
+
+    first = finalized()
+    sent = act(ctx, "invoice.send", invoice_id=first["id"])
+    assert sent["status"] == "sent"
+    ((to, files, pdf),) = access_point.delivered
+    assert to == ["0204:04011000-1234512345-06"]
+    assert files == [f"{first['number']}-peppol.xml"] and pdf.startswith(b"%PDF-1.7")
+    event = act(ctx, "invoice.timeline", invoice_id=first["id"])["events"][-1]
+    assert event["type"] == "sent"
+    assert event["data"]["transport"] == "peppol" and event["data"]["message_id"] == "peppol-1"
+    assert not outbox.exists() or not list(outbox.glob("*.eml"))  # nothing went by mail
+
+    second = finalized()
+    access_point.down = True
+    with pytest.raises(AccessPointDown, match="the invoice was not sent"):
+        act(ctx, "invoice.send", invoice_id=second["id"])
+    assert act(ctx, "invoice.get", invoice_id=second["id"])["status"] == "open"
+    failed = act(ctx, "invoice.timeline", invoice_id=second["id"])["events"][-1]
+    assert failed["type"] == "send_failed" and failed["data"]["transport"] == "peppol"
+
+    # a Factur-X buyer of the same account still gets an e-mail
+    other = act(ctx, "client.create", **CLIENT)
+    draft = act(
+        ctx, "invoice.create", entity_id=ids["entity_id"], client_id=other["id"], lines=LINES
+    )
+    final = act(ctx, "invoice.finalize", invoice_id=draft["id"])
+    act(ctx, "invoice.send", invoice_id=final["id"])
+    assert len(list(outbox.glob("*.eml"))) == 1
+    assert (
+        act(ctx, "invoice.timeline", invoice_id=final["id"])["events"][-1]["data"]["transport"]
+        == "mail"
+    )
     store.close()

@@ -229,3 +229,30 @@ def test_validation_errors_name_fields(key, parties):
     )
     assert status == 422
     assert [d["field"] for d in body["error"]["details"]] == ["lines[0].quantity"]
+
+
+def test_e_invoice_fields_at_depth_are_422_through_the_handler(key, parties):
+    """A bad Rec. 20 unit code, a line period with an unknown key, a malformed Leitweg-ID and
+    an unknown EAS scheme: one 422 naming each field at its depth, and nothing created."""
+    status, body, _ = call(
+        "invoice.create",
+        key=key,
+        lines=[
+            {"description": "x", "unit_price": "1", "unit_code": "QQQ"},
+            {"description": "y", "unit_price": "1", "period": {"start": "2026-11-01", "to": "x"}},
+        ],
+        buyer_reference="04011000-1234512345-07",
+        **parties,
+    )
+    assert status == 422 and body["error"]["code"] == "validation_error"
+    fields = {d["field"] for d in body["error"]["details"]}
+    assert {"lines[0].unit_code", "lines[1].period.to", "buyer_reference"} <= fields
+    assert ok("invoice.list", key)["total"] == 0
+    status, body, _ = call(
+        "client.update",
+        key=key,
+        client_id=parties["client_id"],
+        electronic_address={"scheme": "0000", "value": "x"},
+    )
+    assert status == 422
+    assert [d["field"] for d in body["error"]["details"]] == ["electronic_address.scheme"]

@@ -54,3 +54,25 @@ def test_a_list_page_renders_each_item(tmp_path):
     path.write_text(json.dumps(page), encoding="utf-8")
     assert main(["render", str(path), "--out-dir", str(tmp_path / "o"), "--quiet"]) == 0
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["A-1.pdf", "A-2.pdf"]
+
+
+def test_a_finalized_document_renders_as_the_factur_x_the_app_stores(tmp_path):
+    from facturx import get_facturx_xml_from_pdf
+
+    from functions.pdf.facturx import facturx_xml
+    from functions.pdf.store import render_and_store
+    from storage_adapter.sqlite import SqliteStore
+    from tests.einvoice import factory
+
+    lines = [{"description": "Wartung", "quantity": "3", "unit": "hour", "unit_price": "95"}]
+    document = factory.finalized(lines).model_dump(mode="json")
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert main(["render", str(path), "--out-dir", str(tmp_path / "o"), "--quiet"]) == 0
+    pdf = (tmp_path / "o" / f"{document['number']}.pdf").read_bytes()
+    assert get_facturx_xml_from_pdf(pdf, check_xsd=False)[1] == facturx_xml(document)
+
+    store = SqliteStore(tmp_path / "data" / "billow.db")
+    reference = render_and_store(store, document)
+    assert pdf == store.get_blob(reference["blob_key"]).data  # the PDF the app offers, exactly
+    store.close()

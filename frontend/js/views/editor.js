@@ -44,6 +44,11 @@ function newLine(values = {}) {
     vat_rate: "",
     vat_category: "",
     vatExplicit: false,
+    unit_code: "",
+    unitCodeTouched: false,
+    period_start: "",
+    period_end: "",
+    metadataText: "",
     server: null,
     ...values,
   };
@@ -64,8 +69,63 @@ function lineFromServer(l, entity) {
     vat_rate: auto ? "" : normRate(l.vat_rate),
     vat_category: auto ? "" : l.vat_category || "",
     vatExplicit: !auto,
+    unit_code: l.unit_code || "",
+    period_start: l.period?.start || "",
+    period_end: l.period?.end || "",
+    metadataText: metadataToText(l.metadata),
     server: l,
   });
+}
+
+// ---- a line's e-invoice details: unit code (BT-130), period (BG-26), attributes (BG-32)
+
+/** Common UN/ECE Rec. 20 codes offered while typing (the server checks the full list). */
+const UNIT_CODES = [
+  ["C62", "one (piece)"],
+  ["H87", "piece"],
+  ["HUR", "hour"],
+  ["MIN", "minute"],
+  ["DAY", "day"],
+  ["WEE", "week"],
+  ["MON", "month"],
+  ["ANN", "year"],
+  ["KGM", "kilogram"],
+  ["MTR", "metre"],
+  ["MTK", "square metre"],
+  ["LTR", "litre"],
+  ["KMT", "kilometre"],
+  ["SET", "set"],
+  ["LS", "lump sum"],
+  ["E48", "service unit"],
+];
+
+function metadataToText(metadata) {
+  return Object.entries(metadata || {})
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("\n");
+}
+
+/** "key: value" (or "key = value") per line → {key: value}; blank lines are skipped. */
+function metadataFromText(text) {
+  const out = {};
+  for (const raw of String(text || "").split("\n")) {
+    const row = raw.trim();
+    if (!row) continue;
+    const cut = row.search(/[:=]/);
+    const key = (cut < 0 ? row : row.slice(0, cut)).trim();
+    out[key] = cut < 0 ? "" : row.slice(cut + 1).trim();
+  }
+  return out;
+}
+
+/** What the closed "More" of a line shows: its unit code, period and attribute count. */
+function moreSummary(line) {
+  const parts = [];
+  if (line.unit_code) parts.push(`Unit ${line.unit_code.trim().toUpperCase()}`);
+  if (line.period_start || line.period_end) parts.push(`${line.period_start ? date(line.period_start) : "…"} – ${line.period_end ? date(line.period_end) : "…"}`);
+  const count = Object.keys(metadataFromText(line.metadataText)).length;
+  if (count) parts.push(`${count} attribute${count === 1 ? "" : "s"}`);
+  return parts.join(" · ");
 }
 
 function vatLabel(t) {
@@ -205,13 +265,14 @@ export async function renderEditor(main, invoiceId, params) {
       changed();
       linesBody.querySelector(".line-desc")?.focus();
     });
+    const more = lineMore(line, index);
     const err = h("p", { class: "field-error line-error", role: "alert", hidden: true });
     // a rate that is none of the seller country's: warned about, never refused
     const rateWarn = h("p", { class: "line-warning", role: "status", hidden: true, id: `line-warn-${line.key}` });
-    for (const ctl of [desc, qty, unit, price, discount, vat, product]) ctl.setAttribute("aria-describedby", `line-err-${line.key}`);
+    for (const ctl of [desc, qty, unit, price, discount, vat, product, ...more.controls]) ctl.setAttribute("aria-describedby", `line-err-${line.key}`);
     err.id = `line-err-${line.key}`;
     vat.setAttribute("aria-describedby", `line-err-${line.key} line-warn-${line.key}`);
-    line.els = { amount, vat, vatNote, rateWarn };
+    line.els = { amount, vat, vatNote, rateWarn, unitCode: more.unitCode, moreInfo: more.info };
     queueMicrotask(() => checkRate(line));
     return h(
       "div",
@@ -224,9 +285,67 @@ export async function renderEditor(main, invoiceId, params) {
       h("label", { class: "cell cell-vat" }, h("span", { class: "cell-label", text: "VAT %" }), vat),
       h("div", { class: "cell cell-amount" }, h("span", { class: "cell-label", text: "Amount" }), amount),
       h("div", { class: "cell cell-remove" }, remove),
+      more.element,
       err,
       rateWarn,
     );
+  }
+
+  /** The line's "More" disclosure: unit code, line period and attributes, closed by default. */
+  function lineMore(line, index) {
+    const n = index + 1;
+    const info = h("span", { class: "line-more-info", text: moreSummary(line) });
+    const refresh = () => {
+      info.textContent = moreSummary(line);
+    };
+    const input = (name, label, value, attrs = {}) => {
+      const el = h(attrs.rows ? "textarea" : "input", {
+        name,
+        "aria-label": `Line ${n} ${label}`,
+        dataset: { field: `lines[${index}].${name}` },
+        ...attrs,
+      });
+      el.value = value;
+      return el;
+    };
+    const unitCode = input("unit_code", "unit code", line.unit_code, { type: "text", list: "unit-codes", class: "line-unit-code", maxlength: 3, autocapitalize: "characters", spellcheck: "false", placeholder: "auto" });
+    unitCode.addEventListener("input", () => {
+      line.unit_code = unitCode.value;
+      line.unitCodeTouched = true;
+      refresh();
+      changed();
+    });
+    const start = input("period.start", "period from", line.period_start, { type: "date" });
+    const end = input("period.end", "period to", line.period_end, { type: "date" });
+    for (const [el, key] of [[start, "period_start"], [end, "period_end"]]) {
+      el.addEventListener("input", () => {
+        line[key] = el.value;
+        refresh();
+        changed();
+      });
+    }
+    const meta = input("metadata", "attributes", line.metadataText, { rows: 2, class: "line-meta", placeholder: "colour: blue\nticket: T-42" });
+    meta.addEventListener("input", () => {
+      line.metadataText = meta.value;
+      refresh();
+      changed();
+    });
+    const cell = (label, control, hint = "") =>
+      h("label", { class: "more-cell" }, h("span", { class: "more-label", text: label }), control, hint ? h("span", { class: "more-hint", text: hint }) : null);
+    const element = h(
+      "details",
+      { class: "line-more", open: Boolean(line.unit_code && line.unitCodeTouched) || line.period_start || line.period_end || line.metadataText ? true : null },
+      h("summary", {}, h("span", { class: "line-more-title", text: "More" }), info),
+      h(
+        "div",
+        { class: "line-more-body" },
+        cell("Unit code", unitCode, "Rec. 20; empty: from the unit"),
+        cell("Period from", start),
+        cell("Period to", end),
+        cell("Attributes", meta, "one per line, name: value (at most 20)"),
+      ),
+    );
+    return { element, info, unitCode, controls: [unitCode, start, end, meta] };
   }
 
   // ---- VAT rates of the seller's country (vat.rates), to warn about a rate like "0.25"
@@ -324,11 +443,17 @@ export async function renderEditor(main, invoiceId, params) {
       if (String(l.unit_price).trim()) out.unit_price = String(l.unit_price).trim();
       if (l.product_id) out.product_id = l.product_id;
       if (l.unit.trim()) out.unit = l.unit.trim();
-      // what the editor does not show travels back as it came (a changed unit re-derives its code)
-      const kept = l.server || {};
-      if (kept.unit_code && (kept.unit || "") === l.unit.trim()) out.unit_code = kept.unit_code;
-      if (kept.period) out.period = kept.period;
-      if (kept.metadata && Object.keys(kept.metadata).length) out.metadata = kept.metadata;
+      // the unit code: as typed; else the stored one while the unit is unchanged; else the
+      // server derives it from the unit (a changed unit re-derives its code)
+      const code = String(l.unit_code || "").trim().toUpperCase();
+      if (code && (l.unitCodeTouched || (l.server && (l.server.unit || "") === l.unit.trim()))) out.unit_code = code;
+      if (l.period_start || l.period_end) {
+        out.period = {};
+        if (l.period_start) out.period.start = l.period_start;
+        if (l.period_end) out.period.end = l.period_end;
+      }
+      const metadata = metadataFromText(l.metadataText);
+      if (Object.keys(metadata).length) out.metadata = metadata;
       if (String(l.discount_percent).trim()) out.discount_percent = String(l.discount_percent).trim();
       if (l.vatExplicit && String(l.vat_rate).trim()) {
         out.vat_rate = String(l.vat_rate).trim();
@@ -351,15 +476,20 @@ export async function renderEditor(main, invoiceId, params) {
     const loose = [];
     let first = null;
     for (const d of err.details || []) {
-      const m = /^lines\[(\d+)\](?:\.(\w+))?/.exec(d.field || "");
+      const m = /^lines\[(\d+)\](?:\.([\w.]+))?/.exec(d.field || "");
       if (m) {
         const line = sentLines[Number(m[1])];
         const row = line && linesBody.querySelector(`[data-key="${line.key}"]`);
         if (row) {
-          const ctl = (m[2] && row.querySelector(`[data-field$=".${m[2]}"]`)) || row.querySelector(".line-desc");
+          const top = m[2]?.split(".")[0];
+          const ctl =
+            (m[2] && (row.querySelector(`[data-field$=".${CSS.escape(m[2])}"]`) || row.querySelector(`[data-field$=".${top}"], [data-field*=".${top}."]`))) ||
+            row.querySelector(".line-desc");
           ctl.setAttribute("aria-invalid", "true");
+          const more = ctl.closest("details");
+          if (more) more.open = true;
           const errEl = row.querySelector(".line-error");
-          errEl.textContent = `${errEl.textContent ? `${errEl.textContent} ` : ""}${m[2] ? `${m[2].replace("_", " ")}: ` : ""}${d.message}`;
+          errEl.textContent = `${errEl.textContent ? `${errEl.textContent} ` : ""}${m[2] ? `${m[2].replaceAll(/[._]/g, " ")}: ` : ""}${d.message}`;
           errEl.hidden = false;
           first = first || ctl;
           continue;
@@ -442,6 +572,12 @@ export async function renderEditor(main, invoiceId, params) {
           line.els.amount.textContent = money(sl.net_amount, res.currency);
           line.els.vat.placeholder = normRate(sl.vat_rate);
           line.els.vatNote.textContent = sl.vat_category && sl.vat_category !== "S" ? vatLabel(sl) : "";
+          if (changeCount === atChange || !line.unitCodeTouched) {
+            line.unit_code = sl.unit_code || "";
+            line.unitCodeTouched = false;
+            if (document.activeElement !== line.els.unitCode) line.els.unitCode.value = line.unit_code;
+            line.els.moreInfo.textContent = moreSummary(line);
+          }
         }
       });
       if (changeCount === atChange) {
@@ -680,6 +816,7 @@ export async function renderEditor(main, invoiceId, params) {
         h("span", {}),
       ),
       linesBody,
+      h("datalist", { id: "unit-codes" }, UNIT_CODES.map(([code, name]) => h("option", { value: code, text: `${code} — ${name}` }))),
       h("div", { class: "lines-foot" }, addLine, totalsBox),
     ),
     h("section", { class: "card" }, h("h2", { class: "card-title", text: "Notes and terms" }), h("div", { class: "grid" }, notesField, termsField)),
