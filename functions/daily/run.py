@@ -76,6 +76,28 @@ class Job:
 JOBS: list[Job] = [Job("overdue", _overdue)]
 
 
+def _webhooks(day: Day) -> dict[str, Any]:
+    """One outbox pass: webhook deliveries and retries that are due, PDF jobs left behind.
+    Under the outbox worker's lease when it can be had: a ``billow serve`` on the same data
+    that holds it does this work already (its claims would keep the two apart anyway)."""
+    from functions.webhooks.runner import run_pass
+
+    try:
+        from infra.background import Lease
+    except ImportError:  # AWS: the stream and the queues do this work; nothing to take
+        return run_pass(day.store, day.services)
+    lease = Lease(day.store, "job:outbox-worker", seconds=120)
+    if not lease.acquire():
+        return {"skipped": "a running server's outbox worker holds the lease"}
+    try:
+        return run_pass(day.store, day.services)
+    finally:
+        lease.release()
+
+
+JOBS.append(Job("webhooks", _webhooks))
+
+
 class LeaseBusy(RuntimeError):
     """Another live process holds the daily lease (and kept it longer than the wait)."""
 

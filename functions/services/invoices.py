@@ -45,6 +45,7 @@ from functions.domain.money import to_decimal
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
 from .common import as_conflict, check_version, event, load, new_id
+from .events import append_event
 from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
 
@@ -176,7 +177,7 @@ def write_invoice(
     data = stored_data(invoice, rec.data, **extra)
     new = tx.put(INVOICES, rec.key, data, account_id=rec.account_id, expected_version=rec.version)
     for type_, payload in events:
-        tx.append(timeline_stream(rec.key), event(ctx, type_, payload))
+        append_event(tx, ctx, new, type_, payload)
     return new
 
 
@@ -299,7 +300,7 @@ def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
 
     def run(tx: Transaction) -> Record:
         rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
-        tx.append(timeline_stream(invoice_id), event(ctx, "created", {"status": "draft"}))
+        append_event(tx, ctx, rec, "created", {"status": "draft"})
         return rec
 
     return present(mutate(ctx, run))
@@ -399,10 +400,7 @@ def duplicate_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
 
     def run(tx: Transaction) -> Record:
         rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
-        tx.append(
-            timeline_stream(invoice_id),
-            event(ctx, "created", {"status": "draft", "duplicate_of": original.id}),
-        )
+        append_event(tx, ctx, rec, "created", {"status": "draft", "duplicate_of": original.id})
         tx.append(
             timeline_stream(original_rec.key), event(ctx, "duplicated", {"invoice_id": invoice_id})
         )
@@ -419,6 +417,7 @@ def delete_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
         rec = load_invoice(ctx, p.invoice_id, tx)
         transition(rec.data.get("status", "draft"), "delete", kind=rec.data.get("kind", "invoice"))
         tx.delete(INVOICES, rec.key, expected_version=rec.version)
+        append_event(tx, ctx, rec, "deleted", {"number": rec.data.get("number")})
         return rec.key
 
     try:
