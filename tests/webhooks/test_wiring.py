@@ -308,3 +308,54 @@ def test_pdf_left_behind_by_a_failed_render_is_made_by_the_worker(ctx, local):
         assert act(ctx, "invoice.get", invoice_id=doc["id"])["pdf"]["sha256"]
         types = [e["type"] for e in act(ctx, "invoice.timeline", invoice_id=doc["id"])["events"]]
         assert types.count("pdf_rendered") == 1
+
+
+def test_billow_daily_makes_one_outbox_pass(store, tmp_path, monkeypatch, receiver, local):
+    import base64
+    from datetime import date
+
+    from functions.daily.run import run_daily
+
+    monkeypatch.setenv("BILLOW_WEBHOOK_SEAL_KEY", base64.b64encode(os.urandom(32)).decode())
+    c = make_ctx(store, outbox=tmp_path / "outbox")  # the sealer of the environment
+    hook_for(c, receiver)
+    draft(c, seed(c))
+    result = run_daily(store, date(2026, 11, 22), c.services)
+    assert result["errors"] == []
+    assert result["jobs"]["webhooks"]["delivered"] == 1 and receiver.requests[0].verified
+
+
+def test_an_endpoint_failing_for_3_days_is_disabled_and_its_owner_mailed(ctx, local, tmp_path):
+    rec = make_receiver("whsec_placeholder")
+    rec.script = ["500"]
+    try:
+        ctx.store.put(
+            "accounts",
+            ctx.account_id,
+            {"email": "owner@example.com"},
+            account_id=ctx.account_id,
+            expected_version=0,
+        )
+        hook = hook_for(ctx, rec)
+        draft(ctx, seed(ctx))
+        clock = Clock(ctx.now + timedelta(minutes=1))
+        work = new_worker(ctx, clock)
+        key = outbox.delivery_key(_only_event(ctx), hook["id"])
+        mailed = 0
+        for _ in range(20):
+            counts = runner.run_pass(ctx.store, ctx.services, worker=work)
+            mailed += counts["owners_mailed"]
+            state = ctx.store.get(worker.DELIVERIES, key).data
+            if state["status"] != "retrying":
+                break
+            clock.at = outbox.parse_time(state["next_attempt_at"]) + timedelta(seconds=1)
+        got = act(ctx, "webhook.get", webhook_id=hook["id"])
+        assert got["status"] == "disabled" and got["disabled_reason"] == "failing"
+        assert mailed == 1
+        [mail] = list((tmp_path / "outbox").glob("*.eml"))
+        text = mail.read_text()
+        assert "owner@example.com" in text and rec.url() in text
+        assert len(set(rec.ids())) == 1 and len(rec.ids()) >= 12  # every try, one webhook-id
+    finally:
+        rec.server.shutdown()
+        rec.server.server_close()
