@@ -45,7 +45,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from functions.domain.lifecycle import allowed, transition
-from functions.services.events import append_timeline
+from functions.services.timeline import append_timeline
 from storage_adapter import Filter, Record, Sort, Store, Transaction, VersionConflict
 
 logger = logging.getLogger("billow.overdue")

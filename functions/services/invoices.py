@@ -45,7 +45,7 @@ from functions.domain.money import to_decimal
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
 from .common import as_conflict, check_version, event, load, new_id
-from .events import append_event
+from .events import INTERNAL_FIELDS, append_event, represent, timeline_stream
 from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
 
@@ -64,8 +64,6 @@ SERVICE_FIELDS = (
     "reminder_claim",
     "duplicate_of",
 )
-#: Service fields that are bookkeeping, not part of the representation.
-INTERNAL_FIELDS = frozenset({"reminder_claim"})
 
 #: Every field ``invoice.get``/``invoice.list`` may project with ``fields``.
 INVOICE_FIELDS = (
@@ -76,10 +74,6 @@ INVOICE_FIELDS = (
 
 
 # --- record helpers ----------------------------------------------------------------------------
-
-
-def timeline_stream(invoice_id: str) -> str:
-    return f"timeline:{invoice_id}"
 
 
 def now_utc(ctx: Context) -> datetime:
@@ -127,11 +121,7 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
 def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
     """The public representation: stored data plus the record's ``version``, without the
     bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file)."""
-    data = {k: v for k, v in rec.data.items() if k not in INTERNAL_FIELDS}
-    pdf = data.get("pdf")
-    if isinstance(pdf, dict) and "blob_key" in pdf:
-        data["pdf"] = {k: v for k, v in pdf.items() if k != "blob_key"}
-    data["version"] = rec.version
+    data = represent(rec)
     if fields is not None:
         return {f: data.get(f) for f in fields}
     return data

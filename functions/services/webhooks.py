@@ -24,7 +24,7 @@ from pydantic import Field
 
 from functions.domain.errors import InvalidState, NotFound, ValidationFailed
 from functions.webhooks import outbox, ssrf
-from functions.webhooks import worker as delivery_worker
+from functions.webhooks import staging as delivery_worker
 from functions.webhooks.events import check_subscription
 from functions.webhooks.sealing import Sealer, sealer_from_env, webhook_context
 from functions.webhooks.signing import new_secret

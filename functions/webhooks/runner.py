@@ -17,22 +17,92 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
-from storage_adapter import Store
+from storage_adapter import Record, Store
 
 from . import jobs
 from .delivery import deliver
+from .events import timestamp
 from .worker import WEBHOOKS, PassSummary, Worker
 
 log = logging.getLogger("billow.webhooks")
 
 #: Longest wait between passes when nothing wakes the worker.
 POLL_SECONDS = 1.0
+
+
+def _process_gone(data: dict[str, Any]) -> bool:
+    if data.get("host") != jobs.HOST or not data.get("pid"):
+        return False
+    pid = int(data["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def due_jobs(store: Store, now: datetime) -> list[Record]:
+    """Pending jobs to run now, oldest first."""
+    stamp = timestamp(now)
+    found = [
+        rec
+        for rec in store.query(jobs.JOBS, account_id=None).items
+        if rec.data.get("status") == "pending"
+        and (str(rec.data.get("due_at") or "") <= stamp or _process_gone(rec.data))
+    ]
+    return sorted(found, key=lambda r: (str(r.data.get("created_at") or ""), r.key))
+
+
+def run_pdf_jobs(
+    store: Store,
+    services: dict[str, Any],
+    *,
+    now: Callable[[], datetime],
+    stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Render and record the PDF of every due job; returns how many were completed. A job
+    whose rendering fails stays (tried again at the next pass); one whose document is gone or
+    is a draft is dropped."""
+    from functions.services.invoices_finalize import record_pdf, render
+    from functions.services.registry import Context, load_all
+
+    load_all()
+    done = 0
+    for job in due_jobs(store, now()):
+        if stop():
+            break
+        invoice_id = str(job.data.get("invoice_id") or "")
+        rec = store.get("invoices", invoice_id) if invoice_id else None
+        ctx = Context(
+            store=store,
+            account_id=job.account_id,
+            actor="system:pdf",
+            now=now(),
+            services=services,
+        )
+        try:
+            if rec is None or rec.data.get("status") == "draft":
+                store.transaction(lambda tx, key=invoice_id: jobs.complete_pdf_job(tx, key))
+                continue
+            if (rec.data.get("pdf") or {}).get("sha256"):
+                store.transaction(lambda tx, key=invoice_id: jobs.complete_pdf_job(tx, key))
+            else:
+                record_pdf(ctx, invoice_id, render(ctx, rec))
+            done += 1
+        except Exception:
+            log.exception("the PDF job of %s failed; tried again at the next pass", invoice_id)
+    return done
 
 
 def make_worker(store: Store, **kw: Any) -> Worker:
@@ -92,7 +162,7 @@ def run_pass(
     worker = worker or make_worker(store, now=now)
     summary = PassSummary()
     summary.dispatched = worker.fan_out()
-    pdfs = 0 if stop() else jobs.run_pdf_jobs(store, dict(services), now=now, stop=stop)
+    pdfs = 0 if stop() else run_pdf_jobs(store, dict(services), now=now, stop=stop)
     if not stop():
         worker.deliver_due(summary)
     mailed = mail_disabled(store, services, summary.disabled)

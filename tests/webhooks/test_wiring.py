@@ -320,7 +320,7 @@ def test_billow_daily_makes_one_outbox_pass(store, tmp_path, monkeypatch, receiv
     c = make_ctx(store, outbox=tmp_path / "outbox")  # the sealer of the environment
     hook_for(c, receiver)
     draft(c, seed(c))
-    result = run_daily(store, date(2026, 11, 22), c.services)
+    result = run_daily(store, date(2026, 11, 22), {**c.services, "outbox_pass": runner.run_pass})
     assert result["errors"] == []
     assert result["jobs"]["webhooks"]["delivered"] == 1 and receiver.requests[0].verified
 
