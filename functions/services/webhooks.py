@@ -264,4 +264,9 @@ def redeliver(ctx: Context, p: WebhookRedeliver) -> dict[str, Any]:
         raise NotFound("no such delivery") from None
     except VersionConflict as exc:
         raise as_conflict(exc) from None
+    queue = os.environ.get("BILLOW_WEBHOOK_QUEUE_URL")
+    if queue:  # AWS: the delivery function takes it from the queue (billow serve: the worker)
+        from functions.webhooks.queue import send
+
+        send(queue, {"delivery": outbox.delivery_key(p.event_id, hook.key)})
     return {"ok": True}

@@ -97,40 +97,42 @@ class Worker:
     # --- fan-out ------------------------------------------------------------------------------
     def fan_out(self) -> int:
         assert self.due is not None
-        dispatched = 0
-        for rec in self.due(EVENTS, timestamp(self.now())):
-            hooks = [
-                {**h.data, "id": h.key, "account_id": h.account_id}
-                for h in self.store.query(WEBHOOKS, account_id=rec.account_id).items
-            ]
-            planned = outbox.plan_deliveries(rec.data, hooks, now=self.now())
+        return sum(self.fan_out_one(rec) for rec in self.due(EVENTS, timestamp(self.now())))
 
-            def run(tx: Transaction, key: str = rec.key, planned: list = planned) -> bool:
-                current = tx.get(EVENTS, key)
-                if current is None or current.data.get("status") != "pending":
-                    return False
-                for delivery in planned:
-                    tx.put(
-                        DELIVERIES,
-                        outbox.delivery_key(delivery["event_id"], delivery["webhook_id"]),
-                        delivery,
-                        account_id=current.account_id,
-                        expected_version=0,
-                    )
+    def fan_out_one(self, rec: Record) -> bool:
+        """Fan one pending outbox event out to its deliveries (in one commit with marking it
+        ``dispatched``); False when it was no longer pending (another worker did it)."""
+        hooks = [
+            {**h.data, "id": h.key, "account_id": h.account_id}
+            for h in self.store.query(WEBHOOKS, account_id=rec.account_id).items
+        ]
+        planned = outbox.plan_deliveries(rec.data, hooks, now=self.now())
+
+        def run(tx: Transaction) -> bool:
+            current = tx.get(EVENTS, rec.key)
+            if current is None or current.data.get("status") != "pending":
+                return False
+            for delivery in planned:
                 tx.put(
-                    EVENTS,
-                    key,
-                    {**current.data, "status": "dispatched", "deliveries": len(planned)},
+                    DELIVERIES,
+                    outbox.delivery_key(delivery["event_id"], delivery["webhook_id"]),
+                    delivery,
                     account_id=current.account_id,
-                    expected_version=current.version,
+                    expected_version=0,
                 )
-                return True
+            tx.put(
+                EVENTS,
+                rec.key,
+                {**current.data, "status": "dispatched", "deliveries": len(planned)},
+                account_id=current.account_id,
+                expected_version=current.version,
+            )
+            return True
 
-            try:
-                dispatched += bool(self.store.transaction(run, retries=0))
-            except VersionConflict:  # another worker dispatched it
-                continue
-        return dispatched
+        try:
+            return bool(self.store.transaction(run, retries=0))
+        except VersionConflict:  # another worker dispatched it
+            return False
 
     # --- deliveries ---------------------------------------------------------------------------
     def _claim(self, key: str) -> Record | None:
