@@ -16,6 +16,8 @@ from typing import Any
 from infra.background import Job
 
 DAILY_HOUR_UTC = 7
+#: The outbox worker's job name (its lease is ``leases/job:outbox-worker``).
+OUTBOX_WORKER = "outbox-worker"
 
 
 def next_daily_run(finished: datetime) -> datetime:
@@ -37,5 +39,22 @@ def _daily(stop: threading.Event) -> dict[str, Any]:
     return run_daily_job()
 
 
+def _outbox(stop: threading.Event) -> dict[str, Any]:
+    """The outbox worker (``functions.webhooks.runner``): webhook fan-out and deliveries, and
+    the PDF jobs of finalized documents, pass after pass until ``stop``; woken at once by a
+    commit of this process, else every second. One process at a time holds its lease."""
+    from functions.api import runtime
+    from functions.webhooks.runner import run_loop
+
+    return run_loop(runtime.get_store(), runtime.services(), stop)
+
+
+def next_outbox_pass(finished: datetime) -> datetime:
+    return finished + timedelta(seconds=1)
+
+
 def registered_jobs() -> list[Job]:
-    return [Job("daily", _daily, next_after=next_daily_run, at_start=True)]
+    return [
+        Job("daily", _daily, next_after=next_daily_run, at_start=True),
+        Job(OUTBOX_WORKER, _outbox, next_after=next_outbox_pass, at_start=True),
+    ]

@@ -56,6 +56,12 @@ NOT_EXPORTED = {
     "login_tokens": "sign-in links expire within minutes",
     "login_rate": "rate-limit buckets",
     "idempotency": "retry records expire within a day",
+    "webhooks": "endpoints hold signing secrets sealed with this installation's key: "
+    "create them again after an import",
+    "webhook_events": "the outbox: events already sent, or sent by the source installation",
+    "webhook_deliveries": "delivery state of the source installation's endpoints",
+    "webhook_attempts": "the deliveries log (kept 90 days)",
+    "jobs": "pending work of the source installation (PDFs are exported with the invoices)",
 }
 
 

@@ -177,8 +177,10 @@ def run_daily_job(today: date | None = None) -> dict[str, Any]:
     ``billow daily``'s (alias ``billow overdue``)."""
     from functions.api import runtime
     from functions.daily.run import run_daily
+    from functions.webhooks.runner import run_pass
 
-    return run_daily(runtime.get_store(), today or datetime.now(UTC).date(), runtime.services())
+    services = {**runtime.services(), "outbox_pass": run_pass}  # webhook retries, PDF jobs
+    return run_daily(runtime.get_store(), today or datetime.now(UTC).date(), services)
 
 
 def _scheduler(stop: threading.Event) -> None:

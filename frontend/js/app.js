@@ -13,6 +13,7 @@ import { renderProducts } from "./views/products.js";
 import { renderSettings } from "./views/settings.js";
 import { renderSetup } from "./views/setup.js";
 import { renderSignIn } from "./views/signin.js";
+import { renderWebhooks } from "./views/webhooks.js";
 
 const root = document.getElementById("app");
 let leaveCurrent = null;
@@ -24,6 +25,7 @@ const NAV = [
   ["clients", "Clients", "#/clients", "clients"],
   ["products", "Products", "#/products", "products"],
   ["settings", "Settings", "#/settings", "settings"],
+  ["webhooks", "Webhooks", "#/webhooks", "webhooks"],
 ];
 
 function buildShell() {
@@ -148,6 +150,7 @@ async function render() {
     else if (section === "clients") leave = await renderClients(view, params);
     else if (section === "products") leave = await renderProducts(view);
     else if (section === "settings") leave = await renderSettings(view, parts[1] || "entities", parts[2]);
+    else if (section === "webhooks") leave = await renderWebhooks(view, parts[1] || null);
     else navigate("#/dashboard");
     if (seq === renderSeq) leaveCurrent = leave || null;
     else if (leave) await leave();

@@ -101,3 +101,21 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "FR"},
 }
+
+WH = "wh_01jd3kb2c3d4e5f6g7h8j9k0m1"
+EVT = "evt_01jd3kc3d4e5f6g7h8j9k0m1n2"
+EXAMPLES.update(
+    {
+        "webhook.create": {
+            "url": "https://erp.example.com/hooks/billow",
+            "events": ["invoice.finalized", "invoice.paid"],
+            "description": "ERP sync",
+        },
+        "webhook.list": {"limit": 20, "page": 1},
+        "webhook.get": {"webhook_id": WH},
+        "webhook.update": {"webhook_id": WH, "version": 2, "status": "disabled"},
+        "webhook.delete": {"webhook_id": WH},
+        "webhook.deliveries": {"webhook_id": WH, "limit": 50},
+        "webhook.redeliver": {"webhook_id": WH, "event_id": EVT},
+    }
+)

@@ -174,7 +174,10 @@ _JSON = "application/json"
 #: "stored only as hashes"). The idempotency record keeps the result without them, so a retry
 #: with the same Idempotency-Key changes nothing and answers the same record with the secret
 #: as ``null`` — the plain key is never written to the store.
-SECRET_RESULT_FIELDS: dict[str, tuple[str, ...]] = {"apikey.create": ("key",)}
+SECRET_RESULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "apikey.create": ("key",),
+    "webhook.create": ("secret",),
+}
 
 _actions: dict[str, ActionSpec] | None = None
 
@@ -437,6 +440,10 @@ def _dispatch(event: LambdaFunctionUrlEvent, lambda_context: Any) -> Response:
         result = fresh.get("result", result)
     else:
         result = run()
+    if spec.mutating:  # the commit may have written outbox records: wake this process's worker
+        from functions.services.events import WAKE
+
+        WAKE.set()
     return json_response(200, result)
 
 

@@ -76,6 +76,31 @@ class Job:
 JOBS: list[Job] = [Job("overdue", _overdue)]
 
 
+def _webhooks(day: Day) -> dict[str, Any]:
+    """One outbox pass (webhook deliveries and retries that are due, PDF jobs left behind), by
+    the ``outbox_pass`` collaborator ``billow daily`` gives (``functions.webhooks.runner``).
+    On AWS the table's stream and the queues do this work: no collaborator, nothing to do.
+    Under the outbox worker's lease when it can be had: a ``billow serve`` on the same data
+    that holds it does this work already (its claims would keep the two apart anyway)."""
+    outbox_pass = day.services.get("outbox_pass")
+    if outbox_pass is None:
+        return {"skipped": "deliveries run beside the app (AWS: the table stream and queues)"}
+    try:
+        from infra.background import Lease
+    except ImportError:
+        return outbox_pass(day.store, day.services)
+    lease = Lease(day.store, "job:outbox-worker", seconds=120)
+    if not lease.acquire():
+        return {"skipped": "a running server's outbox worker holds the lease"}
+    try:
+        return outbox_pass(day.store, day.services)
+    finally:
+        lease.release()
+
+
+JOBS.append(Job("webhooks", _webhooks))
+
+
 class LeaseBusy(RuntimeError):
     """Another live process holds the daily lease (and kept it longer than the wait)."""
 

@@ -46,6 +46,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from functions.domain.lifecycle import allowed, transition
+from functions.services.timeline import append_timeline
 from storage_adapter import Record, Store, Transaction, VersionConflict
 
 logger = logging.getLogger("billow.overdue")
@@ -63,8 +64,9 @@ RETRIES = 5
 #: Invoices per transaction when the store sets no limit on a transaction's size.
 BATCH_SIZE = 100
 #: Most store items one invoice adds to a commit: its record (written, or only read, which
-#: DynamoDB checks as a ConditionCheck) and its timeline event, plus one spare.
-ITEMS_PER_INVOICE = 3
+#: DynamoDB checks as a ConditionCheck), its timeline event, its webhook (outbox) event, plus
+#: one spare.
+ITEMS_PER_INVOICE = 4
 
 
 def batch_size(store: Store) -> int:
@@ -325,7 +327,7 @@ class _Run:
             expected_version=current.version,
         )
         for e in events:
-            tx.append(f"timeline:{current.key}", e)
+            append_timeline(tx, new, e)
         return new, plan
 
     # --- stage 2: mail the claimed reminders --------------------------------------------------
@@ -423,7 +425,7 @@ class _Run:
             "to": o.claimed.to,
             "message_id": o.message_id,
         }
-        tx.append(f"timeline:{current.key}", self.event("reminder_sent", sent))
+        append_timeline(tx, current, self.event("reminder_sent", sent))
 
     # --- one batch -----------------------------------------------------------------------------
     def process_batch(self, recs: Sequence[Record]) -> None:

@@ -20,6 +20,7 @@ Failures are returned as ``{"error": {"code", "message"}}``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -96,5 +97,27 @@ def handle(event: dict[str, Any], store: Any) -> dict[str, Any]:
     return {**reference, "rendered": True}
 
 
+def handle_jobs(event: dict[str, Any], store: Any) -> dict[str, Any]:
+    """PDF jobs from the PDF queue (``{"invoice_id", "account_id"}`` per message, sent when a
+    finalize or credit commit staged ``jobs/pdf:<id>``): render and record, which completes
+    the job; a document that already has its PDF, or is gone, just completes it."""
+    from functions.webhooks.jobs import complete_pdf_job
+
+    failures = []
+    for message in event.get("Records") or []:
+        try:
+            body = json.loads(message["body"])
+            result = handle({**body, "actor": "system:pdf"}, store)
+            if not result.get("rendered"):
+                invoice_id = str(body.get("invoice_id") or "")
+                store.transaction(lambda tx, key=invoice_id: complete_pdf_job(tx, key))
+        except Exception:
+            logger.exception("PDF job failed; the queue delivers it again")
+            failures.append({"itemIdentifier": message["messageId"]})
+    return {"batchItemFailures": failures}
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if isinstance(event, dict) and "Records" in event:  # the PDF job queue
+        return handle_jobs(event, _open_store())
     return handle(event, _open_store())

@@ -109,9 +109,12 @@ def record_rendered(
     """
     event = rendered_event(reference, at, actor)
 
+    from functions.webhooks.jobs import complete_pdf_job
+
     def commit(tx: Any) -> None:
         rec = tx.get(INVOICES, invoice_id)
         if rec is None or rec.data.get("pdf"):
+            complete_pdf_job(tx, invoice_id)
             return
         pdf = {k: reference[k] for k in ("blob_key", "sha256", "filename")}
         tx.put(
@@ -122,5 +125,6 @@ def record_rendered(
             expected_version=rec.version,
         )
         tx.append(timeline_stream(invoice_id), event)
+        complete_pdf_job(tx, invoice_id)
 
     store.transaction(commit)

@@ -45,6 +45,7 @@ from functions.domain.money import to_decimal
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
 from .common import as_conflict, check_version, event, load, new_id
+from .events import INTERNAL_FIELDS, append_event, represent, timeline_stream
 from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
 
@@ -63,8 +64,6 @@ SERVICE_FIELDS = (
     "reminder_claim",
     "duplicate_of",
 )
-#: Service fields that are bookkeeping, not part of the representation.
-INTERNAL_FIELDS = frozenset({"reminder_claim"})
 
 #: Every field ``invoice.get``/``invoice.list`` may project with ``fields``.
 INVOICE_FIELDS = (
@@ -75,10 +74,6 @@ INVOICE_FIELDS = (
 
 
 # --- record helpers ----------------------------------------------------------------------------
-
-
-def timeline_stream(invoice_id: str) -> str:
-    return f"timeline:{invoice_id}"
 
 
 def now_utc(ctx: Context) -> datetime:
@@ -126,11 +121,7 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
 def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
     """The public representation: stored data plus the record's ``version``, without the
     bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file)."""
-    data = {k: v for k, v in rec.data.items() if k not in INTERNAL_FIELDS}
-    pdf = data.get("pdf")
-    if isinstance(pdf, dict) and "blob_key" in pdf:
-        data["pdf"] = {k: v for k, v in pdf.items() if k != "blob_key"}
-    data["version"] = rec.version
+    data = represent(rec)
     if fields is not None:
         return {f: data.get(f) for f in fields}
     return data
@@ -176,7 +167,7 @@ def write_invoice(
     data = stored_data(invoice, rec.data, **extra)
     new = tx.put(INVOICES, rec.key, data, account_id=rec.account_id, expected_version=rec.version)
     for type_, payload in events:
-        tx.append(timeline_stream(rec.key), event(ctx, type_, payload))
+        append_event(tx, ctx, new, type_, payload)
     return new
 
 
@@ -303,7 +294,7 @@ def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
 
     def run(tx: Transaction) -> Record:
         rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
-        tx.append(timeline_stream(invoice_id), event(ctx, "created", {"status": "draft"}))
+        append_event(tx, ctx, rec, "created", {"status": "draft"})
         return rec
 
     return present(mutate(ctx, run))
@@ -412,10 +403,7 @@ def duplicate_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
 
     def run(tx: Transaction) -> Record:
         rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
-        tx.append(
-            timeline_stream(invoice_id),
-            event(ctx, "created", {"status": "draft", "duplicate_of": original.id}),
-        )
+        append_event(tx, ctx, rec, "created", {"status": "draft", "duplicate_of": original.id})
         tx.append(
             timeline_stream(original_rec.key), event(ctx, "duplicated", {"invoice_id": invoice_id})
         )
@@ -432,6 +420,7 @@ def delete_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
         rec = load_invoice(ctx, p.invoice_id, tx)
         transition(rec.data.get("status", "draft"), "delete", kind=rec.data.get("kind", "invoice"))
         tx.delete(INVOICES, rec.key, expected_version=rec.version)
+        append_event(tx, ctx, rec, "deleted", {"number": rec.data.get("number")})
         return rec.key
 
     try:

@@ -27,10 +27,12 @@ from functions.domain.credit import apply_credit, build_credit_note
 from functions.domain.drafts import preview
 from functions.domain.finalize import complete_finalize, prepare_finalize, series_counter
 from functions.domain.models import Entity, Invoice, parse_model
+from functions.webhooks.jobs import complete_pdf_job, stage_pdf_job
 from storage_adapter import Record, Transaction
 
 from .common import event, load, new_id
 from .entities import decode_logo, store_logo
+from .events import append_event
 from .invoices import (
     ENTITIES,
     INVOICES,
@@ -103,6 +105,7 @@ def record_pdf(ctx: Context, invoice_id: str, reference: dict[str, str]) -> Reco
     def run(tx: Transaction) -> Record:
         rec = load_invoice(ctx, invoice_id, tx)
         if (rec.data.get("pdf") or {}).get("sha256"):
+            complete_pdf_job(tx, rec.key)
             return rec  # the first recorded PDF stays
         data = {**rec.data, "pdf": dict(reference), "updated_at": ctx.timestamp}
         new = tx.put(
@@ -116,6 +119,7 @@ def record_pdf(ctx: Context, invoice_id: str, reference: dict[str, str]) -> Reco
                 {"sha256": reference["sha256"], "filename": reference["filename"]},
             ),
         )
+        complete_pdf_job(tx, rec.key)
         return new
 
     return ctx.store.transaction(run)
@@ -247,10 +251,8 @@ def finalize_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
             account_id=rec.account_id,
             expected_version=rec.version,
         )
-        tx.append(
-            timeline_stream(rec.key),
-            event(ctx, "finalized", {"number": final.number, "status": final.status}),
-        )
+        append_event(tx, ctx, new, "finalized", {"number": final.number, "status": final.status})
+        stage_pdf_job(tx, new, now_utc(ctx))
         return new
 
     return present(render_after_commit(ctx, mutate(ctx, run)))
@@ -309,9 +311,9 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
             account_id=original_rec.account_id,
             expected_version=0,
         )
-        stream = timeline_stream(note_id)
-        tx.append(stream, event(ctx, "created", {"original_invoice_id": original.id}))
-        tx.append(stream, event(ctx, "finalized", {"number": final.number, "status": "open"}))
+        append_event(tx, ctx, note_rec, "created", {"original_invoice_id": original.id})
+        append_event(tx, ctx, note_rec, "finalized", {"number": final.number, "status": "open"})
+        stage_pdf_job(tx, note_rec, stamp)
 
         updated = apply_credit(original, final, previous_credit_notes=previous, now=stamp)
         updated = updated.model_copy(update={"updated_at": stamp})
@@ -322,20 +324,19 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
             account_id=original_rec.account_id,
             expected_version=original_rec.version,
         )
-        tx.append(
-            timeline_stream(original_rec.key),
-            event(
-                ctx,
-                "credited",
-                {
-                    "credit_note_id": note_id,
-                    "number": final.number,
-                    "amount": format(-final.total, "f"),
-                    "full": updated.status == "credited",
-                    "status": updated.status,
-                    "reason": p.reason,
-                },
-            ),
+        append_event(
+            tx,
+            ctx,
+            original_rec,
+            "credited",
+            {
+                "credit_note_id": note_id,
+                "number": final.number,
+                "amount": format(-final.total, "f"),
+                "full": updated.status == "credited",
+                "status": updated.status,
+                "reason": p.reason,
+            },
         )
         return note_rec
 

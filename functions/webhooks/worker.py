@@ -37,13 +37,11 @@ from storage_adapter import Filter, Record, Store, Transaction, VersionConflict
 
 from . import outbox
 from .delivery import AttemptResult, deliver
-from .events import build_event, event_body, timestamp, webhook_type
+from .events import timestamp
 from .sealing import Sealer, SealError, webhook_context
+from .staging import ATTEMPTS, DELIVERIES, EVENTS, WEBHOOKS, redeliver, stage_event
 
-WEBHOOKS = "webhooks"
-EVENTS = "webhook_events"
-DELIVERIES = "webhook_deliveries"
-ATTEMPTS = "webhook_attempts"
+__all__ = ["ATTEMPTS", "DELIVERIES", "EVENTS", "WEBHOOKS", "redeliver", "stage_event"]
 ATTEMPTS_KEPT = timedelta(days=90)
 CLAIM = timedelta(seconds=60)
 
@@ -73,38 +71,6 @@ def scan_due(store: Store) -> Due:
     return due
 
 
-def stage_event(
-    tx: Transaction,
-    *,
-    event_id: str,
-    object_name: str,
-    timeline_type: str,
-    record: Record,
-    representation: dict[str, Any],
-    at: datetime,
-) -> str | None:
-    """Stage the outbox event of one timeline event in the caller's transaction (what the
-    services call beside ``tx.append(timeline…)``); ``None`` when the type is not published."""
-    published = webhook_type(object_name, timeline_type)
-    if published is None or record.account_id is None:
-        return None
-    envelope = build_event(
-        event_id=event_id,
-        event_type=published,
-        account_id=record.account_id,
-        record=representation,
-        created_at=at,
-    )
-    tx.put(
-        EVENTS,
-        event_id,
-        {**envelope, "body": event_body(envelope), "status": "pending"},
-        account_id=record.account_id,
-        expected_version=0,
-    )
-    return event_id
-
-
 @dataclass
 class PassSummary:
     dispatched: int = 0
@@ -131,40 +97,42 @@ class Worker:
     # --- fan-out ------------------------------------------------------------------------------
     def fan_out(self) -> int:
         assert self.due is not None
-        dispatched = 0
-        for rec in self.due(EVENTS, timestamp(self.now())):
-            hooks = [
-                {**h.data, "id": h.key, "account_id": h.account_id}
-                for h in self.store.query(WEBHOOKS, account_id=rec.account_id).items
-            ]
-            planned = outbox.plan_deliveries(rec.data, hooks, now=self.now())
+        return sum(self.fan_out_one(rec) for rec in self.due(EVENTS, timestamp(self.now())))
 
-            def run(tx: Transaction, key: str = rec.key, planned: list = planned) -> bool:
-                current = tx.get(EVENTS, key)
-                if current is None or current.data.get("status") != "pending":
-                    return False
-                for delivery in planned:
-                    tx.put(
-                        DELIVERIES,
-                        outbox.delivery_key(delivery["event_id"], delivery["webhook_id"]),
-                        delivery,
-                        account_id=current.account_id,
-                        expected_version=0,
-                    )
+    def fan_out_one(self, rec: Record) -> bool:
+        """Fan one pending outbox event out to its deliveries (in one commit with marking it
+        ``dispatched``); False when it was no longer pending (another worker did it)."""
+        hooks = [
+            {**h.data, "id": h.key, "account_id": h.account_id}
+            for h in self.store.query(WEBHOOKS, account_id=rec.account_id).items
+        ]
+        planned = outbox.plan_deliveries(rec.data, hooks, now=self.now())
+
+        def run(tx: Transaction) -> bool:
+            current = tx.get(EVENTS, rec.key)
+            if current is None or current.data.get("status") != "pending":
+                return False
+            for delivery in planned:
                 tx.put(
-                    EVENTS,
-                    key,
-                    {**current.data, "status": "dispatched", "deliveries": len(planned)},
+                    DELIVERIES,
+                    outbox.delivery_key(delivery["event_id"], delivery["webhook_id"]),
+                    delivery,
                     account_id=current.account_id,
-                    expected_version=current.version,
+                    expected_version=0,
                 )
-                return True
+            tx.put(
+                EVENTS,
+                rec.key,
+                {**current.data, "status": "dispatched", "deliveries": len(planned)},
+                account_id=current.account_id,
+                expected_version=current.version,
+            )
+            return True
 
-            try:
-                dispatched += bool(self.store.transaction(run, retries=0))
-            except VersionConflict:  # another worker dispatched it
-                continue
-        return dispatched
+        try:
+            return bool(self.store.transaction(run, retries=0))
+        except VersionConflict:  # another worker dispatched it
+            return False
 
     # --- deliveries ---------------------------------------------------------------------------
     def _claim(self, key: str) -> Record | None:
@@ -294,24 +262,3 @@ class Worker:
         summary.dispatched = self.fan_out()
         self.deliver_due(summary)
         return summary
-
-
-def redeliver(store: Store, account_id: str, event_id: str, webhook_id: str, now: datetime) -> None:
-    """``webhook.redeliver``: the delivery is due at once and sent with the same id."""
-    key = outbox.delivery_key(event_id, webhook_id)
-
-    def run(tx: Transaction) -> None:
-        current = tx.get(DELIVERIES, key)
-        if current is None or current.account_id != account_id:
-            from functions.domain.errors import NotFound
-
-            raise NotFound("no such delivery")
-        tx.put(
-            DELIVERIES,
-            key,
-            outbox.redeliver(current.data, now=now),
-            account_id=current.account_id,
-            expected_version=current.version,
-        )
-
-    store.transaction(run)

@@ -46,6 +46,11 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": "{invoice}"},
     "invoice.einvoice": {"invoice_id": "{invoice}", "format": "cii"},
     "invoice.timeline": {"invoice_id": "{invoice}"},
+    "webhook.get": {"webhook_id": "{webhook}"},
+    "webhook.update": {"webhook_id": "{webhook}", "version": 1, "status": "disabled"},
+    "webhook.delete": {"webhook_id": "{webhook}"},
+    "webhook.deliveries": {"webhook_id": "{webhook}"},
+    "webhook.redeliver": {"webhook_id": "{webhook}", "event_id": "evt_01zzzzzzzzzzzzzzzzzzzzzzzz"},
 }
 
 #: Actions whose ``*_id`` parameters are filters (another account's id matches nothing).
@@ -57,6 +62,7 @@ MISSING = {
     "product": "prd_01zzzzzzzzzzzzzzzzzzzzzzzz",
     "invoice": "inv_01zzzzzzzzzzzzzzzzzzzzzzzz",
     "apikey": "key_01zzzzzzzzzzzzzzzzzzzzzzzz",
+    "webhook": "wh_01zzzzzzzzzzzzzzzzzzzzzzzz",
 }
 
 
@@ -80,8 +86,9 @@ def test_every_action_taking_an_id_is_covered() -> None:
 
 
 @pytest.fixture
-def victim(api_env: Path, other_key: str) -> dict[str, str]:
+def victim(api_env: Path, other_key: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Records of another account (bob): one of each kind."""
+    monkeypatch.setenv("BILLOW_WEBHOOKS_ALLOW_LOCAL", "1")
     ids = {
         "entity": call("entity.create", key=other_key, **entity_params())[1]["id"],
         "client": call("client.create", key=other_key, **client_params())[1]["id"],
@@ -89,6 +96,9 @@ def victim(api_env: Path, other_key: str) -> dict[str, str]:
             1
         ]["id"],
         "apikey": call("apikey.create", key=other_key, name="bob's")[1]["id"],
+        "webhook": call(
+            "webhook.create", key=other_key, url="http://127.0.0.1:9/bob", events=["*"]
+        )[1]["id"],
     }
     if "invoice.create" in load_all():
         status, inv, _ = call(
@@ -127,6 +137,8 @@ def test_other_accounts_ids_are_404_like_missing_ones(
     assert call("entity.get", key=other_key, entity_id=victim["entity"])[1]["version"] == 1
     assert call("client.get", key=other_key, client_id=victim["client"])[1]["archived"] is False
     assert call("apikey.list", key=other_key)[1]["total"] == 1
+    hook = call("webhook.get", key=other_key, webhook_id=victim["webhook"])[1]
+    assert hook["status"] == "enabled" and hook["version"] == 1
     if "invoice" in victim:
         inv = call("invoice.get", key=other_key, invoice_id=victim["invoice"])[1]
         assert inv["status"] == "draft" and inv["version"] == 1

@@ -123,6 +123,10 @@ class Deployment:
             },
         )
 
+        # the key that seals webhook signing secrets (the API encrypts with it)
+        key = self.client("kms").create_key(Description="billow webhook secrets")
+        self.resolve.values["WebhookSecretsKey.Arn"] = key["KeyMetadata"]["Arn"]
+
         bucket = resources["Bucket"]["Properties"]
         s3 = self.client("s3")
         s3.create_bucket(

@@ -56,6 +56,11 @@ SAFE_DEFAULTS = {
     "BILLOW_VIES_URL": "endpoint override for tests; unset means the EU's VIES service",
     "POWERTOOLS_TRACE_DISABLED": "set by the API handler outside Lambda only",
     "POWERTOOLS_METRICS_DISABLED": "set by the API handler outside Lambda only",
+    "BILLOW_WEBHOOK_SEAL_KEY": "the local sealer of billow serve; with BILLOW_WEBHOOK_KMS_KEY_ID "
+    "set (AWS) secrets are sealed with KMS and it is not read",
+    "BILLOW_WEBHOOK_SEAL_KEYS_OLD": "older local seal keys (billow serve only, as above)",
+    "BILLOW_WEBHOOKS_ALLOW_LOCAL": "development and tests only; unset refuses http:// and "
+    "loopback webhook URLs",
 }
 
 #: Powertools configuration every function carries.
@@ -106,6 +111,7 @@ def resolve(template: dict[str, Any]) -> Resolver:
         "SesRegion": "",
         "LogLevel": "INFO",
         "LogRetentionDays": "30",
+        "WebhookSecretsKey.Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-webhooks",
     }
     for logical_id, resource in functions(template).items():
         name = Resolver(values)(resource["Properties"]["FunctionName"])
@@ -416,6 +422,12 @@ def expected_grants(template, resolve, logical_id) -> set[tuple[str, str]]:
             need.add(("s3:GetObject", f"{BUCKET_ARN}/blobs/*"))
     if "functions.mail.transport" in closure and env.get("BILLOW_MAIL_TRANSPORT") == "ses":
         need |= {("ses:SendEmail", SES_IDENTITY_ARN), ("ses:SendRawEmail", SES_IDENTITY_ARN)}
+    key = env.get("BILLOW_WEBHOOK_KMS_KEY_ID")
+    if key and "functions.webhooks.sealing" in closure:
+        if "functions.services.webhooks" in closure:  # creates endpoints: seals secrets
+            need.add(("kms:Encrypt", key))
+        if "functions.webhooks.worker" in closure:  # delivers: opens them
+            need.add(("kms:Decrypt", key))
     for variable, target in (
         ("BILLOW_PDF_FUNCTION", "PdfFunction"),
         ("BILLOW_VIES_FUNCTION", "ViesFunction"),
