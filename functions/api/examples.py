@@ -98,6 +98,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": INV},
     "invoice.einvoice": {"invoice_id": INV, "format": "xrechnung"},
     "invoice.timeline": {"invoice_id": INV},
+    "invoice.rotate_link": {"invoice_id": INV},
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "FR"},
 }

@@ -327,6 +327,25 @@ def docs_asset(name: str) -> Response:
     )
 
 
+@app.get("/i/<token>")
+def hosted_page(token: str) -> Response:
+    return hosted_part(token, "")
+
+
+@app.get("/i/<token>/<part>")
+def hosted_part(token: str, part: str) -> Response:
+    """The customer's invoice page and its downloads (``functions/api/hosted.py``)."""
+    from functions.api import hosted
+
+    event: LambdaFunctionUrlEvent = app.current_event
+    try:
+        return hosted.answer(event, _public_url(event))
+    except Exception:
+        logger.exception("the hosted page failed")
+        count("ServerErrors")
+        return error_response(500, "internal_error", "something went wrong on our side")
+
+
 @app.post("/api")
 def api() -> Response:
     # the event is read once, here, and passed down: nothing below looks at the router

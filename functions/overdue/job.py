@@ -372,6 +372,20 @@ class _Run:
                 logger.warning("reminder %s of %s not sent: %s", level, o.key, o.reason)
         return outcomes
 
+    def hosted_url(self, rec: Record) -> str | None:
+        """The invoice's hosted page, for the reminder to link to (``None`` if it has none)."""
+        import os
+
+        from functions.services.hosted import hosted_url
+        from functions.services.registry import Context
+
+        public_url = os.environ.get("BILLOW_PUBLIC_URL") or "http://127.0.0.1:8000"
+        try:
+            return hosted_url(Context(store=self.store, public_url=public_url), rec)
+        except Exception:  # no usable link key: the reminder goes out without the link
+            logger.exception("the hosted link of %s could not be made", rec.key)
+            return None
+
     def mail_one(self, mailer: Any, c: _Claimed) -> _Outcome:
         from functions.mail.messages import reminder_message
         from functions.mail.transport import MailConfigurationError, MailDeliveryError
@@ -379,6 +393,7 @@ class _Run:
         level = int(c.plan.reminder_level or 0)
         invoice = {**c.rec.data, "version": c.rec.version}
         invoice.pop("reminder_claim", None)
+        invoice["hosted_invoice_url"] = self.hosted_url(c.rec)
         try:
             pdf = None
             blob_key = (c.rec.data.get("pdf") or {}).get("blob_key")

@@ -62,15 +62,17 @@ SERVICE_FIELDS = (
     "reminder_level",
     "reminder_claim",
     "duplicate_of",
+    "hosted_link_version",
+    "viewed_at",
 )
 #: Service fields that are bookkeeping, not part of the representation.
-INTERNAL_FIELDS = frozenset({"reminder_claim"})
+INTERNAL_FIELDS = frozenset({"reminder_claim", "hosted_link_version"})
 
 #: Every field ``invoice.get``/``invoice.list`` may project with ``fields``.
 INVOICE_FIELDS = (
     (frozenset(Invoice.model_fields) - {"account_id"})
     | frozenset(SERVICE_FIELDS) - INTERNAL_FIELDS
-    | {"version"}
+    | {"version", "hosted_invoice_url"}
 )
 
 
@@ -125,15 +127,29 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
 
 def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
     """The public representation: stored data plus the record's ``version``, without the
-    bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file)."""
+    bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file), with
+    ``hosted_invoice_url`` (derived from the link key: ``functions.services.hosted``; ``null``
+    for drafts and outside an action) and ``viewed_at``."""
     data = {k: v for k, v in rec.data.items() if k not in INTERNAL_FIELDS}
     pdf = data.get("pdf")
     if isinstance(pdf, dict) and "blob_key" in pdf:
         data["pdf"] = {k: v for k, v in pdf.items() if k != "blob_key"}
     data["version"] = rec.version
+    data.setdefault("viewed_at", None)
+    data["hosted_invoice_url"] = _hosted_url(rec)
     if fields is not None:
         return {f: data.get(f) for f in fields}
     return data
+
+
+def _hosted_url(rec: Record) -> str | None:
+    from .hosted import hosted_url
+    from .registry import current_context
+
+    ctx = current_context()
+    if ctx is None or not rec.data.get("hosted_link_version"):
+        return None
+    return hosted_url(ctx, rec)
 
 
 def load_invoice(ctx: Context, invoice_id: str, tx: Transaction | None = None) -> Record:

@@ -220,6 +220,15 @@ def _finalize_in(
     return complete_finalize(prepared, seq, now_utc(ctx)), logo_blob
 
 
+def stage_link(
+    tx: Transaction, ctx: Context, invoice_id: str, account_id: str | None
+) -> dict[str, Any]:
+    """The hosted link of a document being finalized, in the same commit (``services.hosted``)."""
+    from .hosted import stage_link as stage
+
+    return stage(tx, ctx, invoice_id, account_id)
+
+
 def _with_seller_logo(data: dict[str, Any], logo_blob: LogoBlob | None) -> dict[str, Any]:
     """Stored invoice data whose frozen seller names its logo blob (the domain model has no
     such field, so it is added to the stored JSON)."""
@@ -240,10 +249,11 @@ def finalize_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
         rec = load_invoice(ctx, p.invoice_id, tx)
         final, logo_blob = _finalize_in(tx, ctx, to_invoice(rec))
         final = final.model_copy(update={"updated_at": now_utc(ctx)})
+        link = stage_link(tx, ctx, rec.key, rec.account_id)  # the customer's page
         new = tx.put(
             INVOICES,
             rec.key,
-            _with_seller_logo(stored_data(final, rec.data), logo_blob),
+            _with_seller_logo(stored_data(final, rec.data, **link), logo_blob),
             account_id=rec.account_id,
             expected_version=rec.version,
         )
@@ -300,11 +310,13 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
         original_logo = (original_rec.data.get("seller") or {}).get("logo_blob")
         final, logo_blob = _finalize_in(tx, ctx, note, original_logo)
         final = final.model_copy(update={"updated_at": stamp})
+        link = stage_link(tx, ctx, note_id, original_rec.account_id)
         note_rec = tx.put(
             INVOICES,
             note_id,
             _with_seller_logo(
-                stored_data(final, None, original_invoice_number=original.number), logo_blob
+                stored_data(final, None, original_invoice_number=original.number, **link),
+                logo_blob,
             ),
             account_id=original_rec.account_id,
             expected_version=0,

@@ -46,6 +46,7 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": "{invoice}"},
     "invoice.einvoice": {"invoice_id": "{invoice}", "format": "cii"},
     "invoice.timeline": {"invoice_id": "{invoice}"},
+    "invoice.rotate_link": {"invoice_id": "{invoice}"},
 }
 
 #: Actions whose ``*_id`` parameters are filters (another account's id matches nothing).
