@@ -29,7 +29,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator
 
-from functions.domain.drafts import draft_invoice, duplicate, product_ids, update_draft
+from functions.domain.drafts import (
+    add_lines,
+    draft_invoice,
+    duplicate,
+    product_ids,
+    update_draft,
+)
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.lifecycle import transition
 from functions.domain.models import (
@@ -246,6 +252,15 @@ class InvoiceCreate(_DraftFields):
     entity_id: str
     client_id: str
     lines: LineInputs = Field(default_factory=list)
+    #: finalize in the same commit (all or nothing), then send to the client's e-mail
+    auto_advance: bool = False
+
+
+class InvoiceAddLines(Params):
+    invoice_id: str
+    version: int | None = None
+    lines: LineInputs
+    aggregate: bool = False
 
 
 class InvoiceUpdate(_DraftFields):
@@ -316,9 +331,18 @@ def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
     def run(tx: Transaction) -> Record:
         rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
         tx.append(timeline_stream(invoice_id), event(ctx, "created", {"status": "draft"}))
+        if p.auto_advance:  # a 422 from the finalize checks commits nothing: no draft either
+            from .invoices_finalize import finalize_record
+
+            rec = finalize_record(tx, ctx, rec)
         return rec
 
-    return present(mutate(ctx, run))
+    rec = mutate(ctx, run)
+    if p.auto_advance:
+        from .invoices_finalize import advance_after_commit
+
+        return advance_after_commit(ctx, rec)
+    return present(rec)
 
 
 @action("invoice.update", InvoiceUpdate)
@@ -345,6 +369,28 @@ def update_invoice(ctx: Context, p: InvoiceUpdate) -> dict[str, Any]:
         return write_invoice(
             tx, ctx, rec, updated, [("updated", {"fields": changed})], **_client_fields(client)
         )
+
+    return present(mutate(ctx, run))
+
+
+@action("invoice.add_lines", InvoiceAddLines)
+def add_invoice_lines(ctx: Context, p: InvoiceAddLines) -> dict[str, Any]:
+    """Append lines to a draft; with ``aggregate`` a line of the same product and price adds
+    its quantity to the existing line (``functions.domain.drafts.add_lines``)."""
+    products = load_products(ctx, p.lines)
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        current = to_invoice(rec)
+        transition(current.status, "update", kind=current.kind)
+        check_version(rec, p.version)
+        entity = load_entity(ctx, current.entity_id, tx)
+        client = load_client(ctx, current.client_id, tx)
+        updated, added, aggregated = add_lines(
+            current, p.lines, entity, client, products, aggregate=p.aggregate
+        )
+        payload = {"fields": ["lines"], "added": added, "aggregated": aggregated}
+        return write_invoice(tx, ctx, rec, updated, [("updated", payload)])
 
     return present(mutate(ctx, run))
 

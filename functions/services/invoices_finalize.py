@@ -241,29 +241,64 @@ def _with_seller_logo(data: dict[str, Any], logo_blob: LogoBlob | None) -> dict[
     return data
 
 
-@action("invoice.finalize", InvoiceRef)
-def finalize_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
-    """draft → ``open`` with the next number of the entity's series, then the PDF."""
+def finalize_record(tx: Transaction, ctx: Context, rec: Record) -> Record:
+    """Finalize the draft ``rec`` inside ``tx``: checked, numbered, parties frozen, its hosted
+    link made, ``finalized`` on the timeline (``invoice.finalize``, and ``invoice.create`` with
+    ``auto_advance`` in the create's own commit)."""
+    final, logo_blob = _finalize_in(tx, ctx, to_invoice(rec))
+    final = final.model_copy(update={"updated_at": now_utc(ctx)})
+    link = stage_link(tx, ctx, rec.key, rec.account_id)  # the customer's page
+    new = tx.put(
+        INVOICES,
+        rec.key,
+        _with_seller_logo(stored_data(final, rec.data, **link), logo_blob),
+        account_id=rec.account_id,
+        expected_version=rec.version,
+    )
+    tx.append(
+        timeline_stream(rec.key),
+        event(ctx, "finalized", {"number": final.number, "status": final.status}),
+    )
+    return new
+
+
+def advance_after_commit(ctx: Context, rec: Record) -> dict[str, Any]:
+    """``auto_advance`` after the finalize commit: the PDF, then ``invoice.send`` to the
+    client's e-mail address if it has one. A failed mail leaves the invoice ``open`` with
+    ``send_failed`` on its timeline (as ``invoice.send`` records it); the answer is still the
+    finalized invoice — the finalize happened and is not undone."""
+    from functions.mail.transport import MailConfigurationError, MailDeliveryError
+
+    from .invoices_lifecycle import InvoiceSend, default_recipient, send_invoice
+
+    rec = render_after_commit(ctx, rec)
+    if not default_recipient(ctx, rec):
+        return present(rec)
+    try:
+        return send_invoice(ctx, InvoiceSend(invoice_id=rec.key))
+    except (MailDeliveryError, MailConfigurationError):
+        logger.warning("auto_advance: %s was finalized but not sent", rec.key)
+        return present(load_invoice(ctx, rec.key))
+
+
+class InvoiceFinalize(Params):
+    invoice_id: str
+    #: then send it to the client's e-mail address (if it has one)
+    auto_advance: bool = False
+
+
+@action("invoice.finalize", InvoiceFinalize)
+def finalize_invoice(ctx: Context, p: InvoiceFinalize) -> dict[str, Any]:
+    """draft → ``open`` with the next number of the entity's series, then the PDF (and with
+    ``auto_advance``, the mail to the client)."""
 
     def run(tx: Transaction) -> Record:
-        rec = load_invoice(ctx, p.invoice_id, tx)
-        final, logo_blob = _finalize_in(tx, ctx, to_invoice(rec))
-        final = final.model_copy(update={"updated_at": now_utc(ctx)})
-        link = stage_link(tx, ctx, rec.key, rec.account_id)  # the customer's page
-        new = tx.put(
-            INVOICES,
-            rec.key,
-            _with_seller_logo(stored_data(final, rec.data, **link), logo_blob),
-            account_id=rec.account_id,
-            expected_version=rec.version,
-        )
-        tx.append(
-            timeline_stream(rec.key),
-            event(ctx, "finalized", {"number": final.number, "status": final.status}),
-        )
-        return new
+        return finalize_record(tx, ctx, load_invoice(ctx, p.invoice_id, tx))
 
-    return present(render_after_commit(ctx, mutate(ctx, run)))
+    rec = mutate(ctx, run)
+    if p.auto_advance:
+        return advance_after_commit(ctx, rec)
+    return present(render_after_commit(ctx, rec))
 
 
 # --- credit notes ------------------------------------------------------------------------------

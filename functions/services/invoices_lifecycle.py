@@ -52,7 +52,7 @@ class InvoiceSend(Params):
     message: str | None = Field(default=None, max_length=5000)
 
 
-def _default_recipient(ctx: Context, rec: Record) -> str | None:
+def default_recipient(ctx: Context, rec: Record) -> str | None:
     """The client's current e-mail address, else the one frozen on the document."""
     try:
         client = load(ctx, CLIENTS, str(rec.data.get("client_id") or ""))
@@ -89,7 +89,7 @@ def send_invoice(ctx: Context, p: InvoiceSend) -> dict[str, Any]:
     rec = load_invoice(ctx, p.invoice_id)
     kind = rec.data.get("kind", "invoice")
     transition(rec.data["status"], "send", kind=kind)
-    to = _as_list(p.to) or _as_list(_default_recipient(ctx, rec))
+    to = _as_list(p.to) or _as_list(default_recipient(ctx, rec))
     if not to:
         raise ValidationFailed.one("to", "the client has no e-mail address; give 'to'")
     rec, pdf = pdf_bytes(ctx, rec)

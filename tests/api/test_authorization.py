@@ -47,6 +47,10 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
     "invoice.einvoice": {"invoice_id": "{invoice}", "format": "cii"},
     "invoice.timeline": {"invoice_id": "{invoice}"},
     "invoice.rotate_link": {"invoice_id": "{invoice}"},
+    "invoice.add_lines": {
+        "invoice_id": "{invoice}",
+        "lines": [{"description": "Work", "quantity": "1", "unit_price": "10.00"}],
+    },
 }
 
 #: Actions whose ``*_id`` parameters are filters (another account's id matches nothing).

@@ -196,3 +196,29 @@ def test_bad_ids_are_422_or_404(ctx):
     with pytest.raises((ValidationFailed, Exception)) as caught:
         act(ctx, "invoice.rotate_link")
     assert "invoice_id" in str(caught.value)
+
+
+def test_the_reminder_links_to_the_page(tmp_path: Path, monkeypatch):
+    """The daily run (outside any request) makes the same link as ``invoice.get``."""
+    from datetime import date
+    from email import policy
+    from email.parser import BytesParser
+
+    from functions.mail.transport import OutboxMailer
+    from functions.overdue.job import run_overdue
+
+    for name in ("BILLOW_LINK_KEY", "BILLOW_LINK_KEY_PARAMETER", "BILLOW_HOSTED_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BILLOW_PUBLIC_URL", "http://127.0.0.1:8000")
+    store = SqliteStore(tmp_path / "d" / "billow.db")
+    try:
+        ctx = make_ctx(store)  # the link key file beside the database, as billow serve has it
+        final = act(ctx, "invoice.finalize", invoice_id=draft(ctx, seed(ctx))["id"])
+        outbox = tmp_path / "outbox"
+        counts = run_overdue(store, date(2026, 12, 12), {"mailer": OutboxMailer(outbox)})
+        assert counts["reminders_sent"] == 1
+        (path,) = outbox.glob("*.eml")
+        mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        assert final["hosted_invoice_url"] in mail.get_body(("plain",)).get_content()
+    finally:
+        store.close()
