@@ -30,8 +30,15 @@ from playwright.sync_api import Browser, Page, expect
 from functions.hosted import tokens
 
 from .conftest import REPO, BillowServer, _billow_command
-from .test_app_e2e import add_client, more, new_email, new_invoice_with_three_lines, set_up_entity
-from .test_app_e2e import shot, sign_in
+from .test_app_e2e import (
+    add_client,
+    more,
+    new_email,
+    new_invoice_with_three_lines,
+    set_up_entity,
+    shot,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser]
 
