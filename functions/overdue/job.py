@@ -376,12 +376,11 @@ class _Run:
         """The invoice's hosted page, for the reminder to link to (``None`` if it has none)."""
         import os
 
-        from functions.services.hosted import hosted_url
-        from functions.services.registry import Context
+        from functions.hosted.keys import document_url, link_key
 
         public_url = os.environ.get("BILLOW_PUBLIC_URL") or "http://127.0.0.1:8000"
         try:
-            return hosted_url(Context(store=self.store, public_url=public_url), rec)
+            return document_url(link_key(self.store), public_url, rec.key, rec.data)
         except Exception:  # no usable link key: the reminder goes out without the link
             logger.exception("the hosted link of %s could not be made", rec.key)
             return None

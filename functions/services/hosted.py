@@ -12,11 +12,8 @@ show ``hosted_invoice_url`` every time while the store keeps only the token's SH
   deletes the old hash, bumps the version and writes the new hash in one commit: the old URL
   is then exactly as unknown as a random one.
 
-The link key lives outside the store (:func:`link_key`): ``BILLOW_LINK_KEY`` (base64 of at
-least 32 bytes), else the SSM SecureString named by ``BILLOW_LINK_KEY_PARAMETER`` (AWS, read
-once per cold start), else the file ``link.key`` beside the SQLite database (created once, mode
-0600, like ``secret.key``; ``billow backup`` copies it). Losing it changes every link: the
-stored hashes no longer match any derivable token (the owner rotates to get new ones).
+The link key lives outside the store (:mod:`functions.hosted.keys`: ``BILLOW_LINK_KEY``, an
+SSM SecureString on AWS, else ``link.key`` beside the SQLite file).
 
 Lookups (:func:`find_by_token`): the client's miss bucket is read first (429 once a client
 network has asked for too many unknown tokens, :mod:`functions.hosted.tokens`); a miss is
@@ -25,17 +22,12 @@ recorded with a blind put that expires with the window; a found token costs no w
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
-import secrets
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from functions.domain.errors import InvalidState, NotFound, RateLimited
 from functions.hosted import tokens
+from functions.hosted.keys import LinkKeyError, document_url, hosted_base_url, link_key
 from storage_adapter import Record, Store, Transaction
 
 from .common import event
@@ -44,81 +36,11 @@ from .registry import Context, action
 
 HOSTED_LINKS = "hosted_links"
 HOSTED_RATE = "hosted_rate"
-LINK_KEY_FILE = "link.key"
-LINK_KEY_BYTES = 32
 
-_keys: dict[str, bytes] = {}
-_keys_lock = threading.Lock()
+__all__ = ["LinkKeyError", "find_by_token", "hosted_url", "link_key", "record_view"]
 
 
-class LinkKeyError(RuntimeError):
-    """The link key is configured but unusable (the operator's fault)."""
-
-
-# --- the link key ------------------------------------------------------------------------------
-
-
-def _decode_key(value: str, source: str) -> bytes:
-    text = value.strip()
-    try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise LinkKeyError(f"{source} is not base64") from None
-    if len(key) < LINK_KEY_BYTES:
-        raise LinkKeyError(f"{source} holds fewer than {LINK_KEY_BYTES} bytes")
-    return key
-
-
-def _key_file(path: Path) -> bytes:
-    """The key in ``path``, created once (``O_EXCL``: two processes starting together agree)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(100):  # the creator may still be writing it
-            data = path.read_bytes()
-            if len(data) >= LINK_KEY_BYTES:
-                return data
-            time.sleep(0.01)
-        raise LinkKeyError(f"{path} holds fewer than {LINK_KEY_BYTES} bytes") from None
-    data = secrets.token_bytes(LINK_KEY_BYTES)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return data
-
-
-def _ssm_key(name: str) -> bytes:
-    import boto3
-
-    answer = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
-    return _decode_key(answer["Parameter"]["Value"], f"the parameter {name}")
-
-
-def key_path(store: Store) -> Path:
-    """Where the local link key lives: beside the SQLite file, else in the data dir."""
-    db_path = getattr(store, "db_path", None)
-    if db_path is not None:
-        return Path(db_path).parent / LINK_KEY_FILE
-    return Path(os.environ.get("BILLOW_DATA_DIR") or ".billow") / LINK_KEY_FILE
-
-
-def link_key(store: Store) -> bytes:
-    """The key hosted-link tokens are derived with (see the module doc), cached per source."""
-    configured = os.environ.get("BILLOW_LINK_KEY")
-    if configured:
-        return _decode_key(configured, "BILLOW_LINK_KEY")
-    parameter = os.environ.get("BILLOW_LINK_KEY_PARAMETER")
-    source = f"ssm:{parameter}" if parameter else f"file:{key_path(store).resolve()}"
-    key = _keys.get(source)
-    if key is None:
-        with _keys_lock:
-            key = _keys.get(source)
-            if key is None:
-                key = _ssm_key(parameter) if parameter else _key_file(key_path(store))
-                _keys[source] = key
-    return key
+# --- links -------------------------------------------------------------------------------------
 
 
 def _key_of(ctx: Context) -> bytes:
@@ -126,12 +48,9 @@ def _key_of(ctx: Context) -> bytes:
     return given if isinstance(given, bytes) else link_key(ctx.store)
 
 
-# --- links -------------------------------------------------------------------------------------
-
-
 def hosted_base(ctx: Context) -> str:
     """The origin hosted links start with: ``BILLOW_HOSTED_URL``, else the app's public URL."""
-    return (os.environ.get("BILLOW_HOSTED_URL") or ctx.public_url).rstrip("/")
+    return hosted_base_url(ctx.public_url)
 
 
 def link_token(ctx: Context, invoice_id: str, version: int) -> str:
@@ -141,10 +60,7 @@ def link_token(ctx: Context, invoice_id: str, version: int) -> str:
 def hosted_url(ctx: Context, rec: Record) -> str | None:
     """The current hosted link of a stored document; ``None`` for a draft (or a document
     finalized before hosted links existed, until the owner rotates its link)."""
-    version = rec.data.get("hosted_link_version")
-    if not version or rec.data.get("status", "draft") == "draft":
-        return None
-    return tokens.hosted_url(hosted_base(ctx), link_token(ctx, rec.key, int(version)))
+    return document_url(_key_of(ctx), ctx.public_url, rec.key, rec.data)
 
 
 def stage_link(
