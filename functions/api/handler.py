@@ -327,12 +327,12 @@ def docs_asset(name: str) -> Response:
     )
 
 
-@app.get("/i/<token>")
+@app.route("/i/<token>", method=["GET", "HEAD"])
 def hosted_page(token: str) -> Response:
     return hosted_part(token, "")
 
 
-@app.get("/i/<token>/<part>")
+@app.route("/i/<token>/<part>", method=["GET", "HEAD"])
 def hosted_part(token: str, part: str) -> Response:
     """The customer's invoice page and its downloads (``functions/api/hosted.py``)."""
     from functions.api import hosted

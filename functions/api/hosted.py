@@ -17,6 +17,7 @@ HEAD or a browser prefetch (``Sec-Purpose``/``Purpose: prefetch``) does not coun
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -25,6 +26,8 @@ from functions.api import runtime
 from functions.domain.errors import BillowError, NotFound, RateLimited
 from functions.hosted import pages, tokens
 from functions.services.registry import Context
+
+logger = logging.getLogger("billow.hosted")
 
 #: The buyer's e-invoice format → the syntax offered on the page (as ``invoice.send`` sends).
 EINVOICE_SYNTAX = {"facturx": "cii", "xrechnung": "xrechnung", "peppol": "ubl"}
@@ -94,7 +97,10 @@ def answer(event: Any, public_url: str) -> Response:
     except BillowError:  # e.g. a format the document cannot be written in: nothing to offer
         return page_response(pages.render_not_found(language))
     if (event.http_method or "GET").upper() == "GET" and not _is_prefetch(event):
-        rec = hosted.record_view(ctx, rec.key)
+        try:
+            rec = hosted.record_view(ctx, rec.key)
+        except Exception:  # the customer still sees the page; the next view records it
+            logger.exception("recording the view of %s failed", rec.key)
     return page_response(_invoice_page(ctx, rec, found.token))
 
 

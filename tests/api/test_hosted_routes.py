@@ -22,8 +22,10 @@ def ok(action: str, key: str, **params) -> dict:
     return body
 
 
-def get(path: str, ip: str = "192.0.2.10", **headers: str) -> tuple[int, str, dict[str, str]]:
-    event = function_url_event("GET", path, headers=headers, source_ip=ip)
+def get(
+    path: str, ip: str = "192.0.2.10", method: str = "GET", **headers: str
+) -> tuple[int, str, dict[str, str]]:
+    event = function_url_event(method, path, headers=headers, source_ip=ip)
     result = lambda_handler(event, None)
     out = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
     return result["statusCode"], result.get("body") or "", out
@@ -68,6 +70,7 @@ def test_the_page_in_the_buyers_language_with_its_headers(key, invoice):
 def test_the_first_view_is_recorded_once(key, invoice):
     path = path_of(invoice["hosted_invoice_url"])
     assert get(path, **{"Sec-Purpose": "prefetch"})[0] == 200  # a prefetch is no view
+    assert get(path, method="HEAD")[0] == 200  # nor a HEAD (a link checker)
     assert ok("invoice.get", key, invoice_id=invoice["id"])["viewed_at"] is None
     assert get(path)[0] == 200
     seen = ok("invoice.get", key, invoice_id=invoice["id"])

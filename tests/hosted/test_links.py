@@ -222,3 +222,29 @@ def test_the_reminder_links_to_the_page(tmp_path: Path, monkeypatch):
         assert final["hosted_invoice_url"] in mail.get_body(("plain",)).get_content()
     finally:
         store.close()
+
+
+@pytest.mark.aws
+def test_the_link_key_from_an_ssm_securestring(moto_endpoint, monkeypatch):  # noqa: F811
+    """On AWS the key is an SSM SecureString read once per process (moto over HTTP here)."""
+    import base64
+    import uuid
+
+    import boto3
+
+    from functions.hosted import keys
+    from tests.support.moto_server import REGION, set_dummy_aws_env
+
+    set_dummy_aws_env()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.delenv("BILLOW_LINK_KEY", raising=False)
+    name = f"/billow-{uuid.uuid4().hex[:8]}/link-key"
+    secret = bytes(range(100, 132))
+    ssm = boto3.client("ssm", region_name=REGION, endpoint_url=moto_endpoint)
+    ssm.put_parameter(
+        Name=name, Type="SecureString", Value=base64.urlsafe_b64encode(secret).decode() + "\n"
+    )
+    monkeypatch.setenv("BILLOW_LINK_KEY_PARAMETER", name)
+    assert keys.link_key(object()) == secret
+    ssm.put_parameter(Name=name, Type="SecureString", Value="changed", Overwrite=True)
+    assert keys.link_key(object()) == secret  # read once: no call per request
