@@ -176,6 +176,11 @@ _JSON = "application/json"
 #: as ``null`` — the plain key is never written to the store.
 SECRET_RESULT_FIELDS: dict[str, tuple[str, ...]] = {"apikey.create": ("key",)}
 
+#: Result fields derived from a key outside the store: ``hosted_invoice_url`` carries the
+#: customer's token, which the store keeps only hashed. The idempotency record keeps them as
+#: ``null``; a replay derives them again from the current record (:func:`_rederive`).
+DERIVED_RESULT_FIELDS = ("hosted_invoice_url",)
+
 _actions: dict[str, ActionSpec] | None = None
 
 
@@ -440,10 +445,9 @@ def _dispatch(event: LambdaFunctionUrlEvent, lambda_context: Any) -> Response:
 
         def run_without_secrets() -> dict[str, Any]:
             result = run()
-            if not secrets:
-                return result
             fresh["result"] = result  # this caller gets the secret; the stored copy does not
-            return {k: (None if k in secrets else v) for k, v in result.items()}
+            hidden = (*secrets, *DERIVED_RESULT_FIELDS)
+            return {k: (None if k in hidden else v) for k, v in result.items()}
 
         result = run_idempotent(
             store,
@@ -453,10 +457,26 @@ def _dispatch(event: LambdaFunctionUrlEvent, lambda_context: Any) -> Response:
             run=run_without_secrets,
             lambda_context=lambda_context,
         )
-        result = fresh.get("result", result)
+        result = fresh["result"] if "result" in fresh else _rederive(ctx, result)
     else:
         result = run()
     return json_response(200, result)
+
+
+def _rederive(ctx: Context, result: Any) -> Any:
+    """A replayed invoice answer with its ``hosted_invoice_url`` derived again (the stored
+    copy has ``null``): the current link of the caller's document."""
+    if not isinstance(result, dict) or result.get("object") != "invoice":
+        return result
+    if "hosted_invoice_url" not in result or result["hosted_invoice_url"] is not None:
+        return result
+    from functions.services.hosted import hosted_url
+    from functions.services.invoices import INVOICES
+
+    rec = ctx.store.get(INVOICES, str(result.get("id") or ""))
+    if rec is None or rec.account_id != ctx.account_id:
+        return result
+    return {**result, "hosted_invoice_url": hosted_url(ctx, rec)}
 
 
 # --- entry point -------------------------------------------------------------------------------

@@ -128,3 +128,28 @@ def test_the_invoice_mail_links_to_the_page(key, invoice, api_env: Path):
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert invoice["hosted_invoice_url"] in text and invoice["hosted_invoice_url"] in html
     assert "Rechnung online ansehen" in text
+
+
+def test_an_idempotent_replay_keeps_no_token_in_the_store(key, api_env: Path):
+    """The idempotency record keeps ``hosted_invoice_url`` as null (the token is stored only
+    hashed); a replay answers the link derived again."""
+    import sqlite3
+
+    entity = ok("entity.create", key, **SELLER)
+    client = ok("client.create", key, **CLIENT)
+    draft = ok(
+        "invoice.create",
+        key,
+        entity_id=entity["id"],
+        client_id=client["id"],
+        lines=[{"description": "Beratung", "quantity": "1", "unit_price": "100"}],
+    )
+    status, first, _ = call("invoice.finalize", key=key, idem="fin-1", invoice_id=draft["id"])
+    assert status == 200 and first["hosted_invoice_url"]
+    status, replay, _ = call("invoice.finalize", key=key, idem="fin-1", invoice_id=draft["id"])
+    assert status == 200 and replay == first
+    token = first["hosted_invoice_url"].rsplit("/", 1)[1]
+    with sqlite3.connect(api_env / "billow.db") as db:
+        dump = "\n".join(db.iterdump())
+    assert "fin-1" in dump or "idempot" in dump.lower()  # the record is there ...
+    assert token not in dump  # ... without the token
