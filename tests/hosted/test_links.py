@@ -248,3 +248,26 @@ def test_the_link_key_from_an_ssm_securestring(moto_endpoint, monkeypatch):  # n
     assert keys.link_key(object()) == secret
     ssm.put_parameter(Name=name, Type="SecureString", Value="changed", Overwrite=True)
     assert keys.link_key(object()) == secret  # read once: no call per request
+
+
+def test_a_document_finalized_before_links_gets_one_by_rotating(ctx, backend):
+    ids = seed(ctx)
+    final = act(ctx, "invoice.finalize", invoice_id=draft(ctx, ids)["id"])
+    rec = backend.get("invoices", final["id"])
+    old_hash = tokens.token_hash(token_of(final["hosted_invoice_url"]))
+    backend.transaction(
+        lambda tx: (
+            tx.put(
+                "invoices",
+                rec.key,
+                {k: v for k, v in rec.data.items() if k != "hosted_link_version"},
+                account_id=rec.account_id,
+                expected_version=rec.version,
+            ),
+            tx.delete("hosted_links", old_hash, expected_version=1),
+        )
+    )
+    assert act(ctx, "invoice.get", invoice_id=final["id"])["hosted_invoice_url"] is None
+    rotated = act(ctx, "invoice.rotate_link", invoice_id=final["id"])
+    token = token_of(rotated["hosted_invoice_url"])
+    assert hosted.find_by_token(backend, token, "192.0.2.5").key == final["id"]
