@@ -248,7 +248,7 @@ export async function renderInvoice(main, id) {
         body: h(
           "div",
           { class: "grid grid-1" },
-          field({ label: "To", name: "to", type: "email", value: buyer?.email || client?.email || "", required: true, hint: "The PDF is attached." }),
+          field({ label: "To", name: "to", type: "email", value: buyer?.email || client?.email || "", required: true, hint: inv.hosted_invoice_url ? "The PDF is attached; the mail also links to the customer page." : "The PDF is attached." }),
           field({ label: "Cc", name: "cc", type: "email" }),
           field({
             label: "Message",
