@@ -7,6 +7,7 @@ billow.db        a consistent snapshot of the database (SQLite's online backup A
                  transaction, so writers carry on meanwhile and the copy is one point in time)
 blobs/...        every file of the blob folder (PDFs, logos; ``.meta`` content types)
 secret.key       the key that signs blob links (so links stay valid after a restore)
+link.key         the key hosted-page links are derived from (customers' links keep working)
 manifest.json    format, time, SQLite version, and the size and SHA-256 of every file above
 ```
 
@@ -35,6 +36,9 @@ FORMAT = "billow-backup"
 VERSION = 1
 DB_NAME = "billow.db"
 SECRET_NAME = "secret.key"  # noqa: S105 - a file name
+#: Key files kept beside the database and copied with it: hosted-page links are derived from
+#: ``link.key``, so a restore without it would break every link the customers hold.
+KEY_FILES = (SECRET_NAME, "link.key")
 MANIFEST = "manifest.json"
 
 
@@ -109,10 +113,11 @@ def backup(db_path: Path, target: Path, *, progress: bool | None = None) -> dict
         out = partial / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, out)
-    secret = db_path.parent / SECRET_NAME
-    if secret.is_file():
-        shutil.copy2(secret, partial / SECRET_NAME)
-        os.chmod(partial / SECRET_NAME, 0o600)
+    for name in KEY_FILES:  # the keys beside the database: blob links, hosted links
+        secret = db_path.parent / name
+        if secret.is_file():
+            shutil.copy2(secret, partial / name)
+            os.chmod(partial / name, 0o600)
 
     # 3. the manifest, over what was written
     for path in _files(partial):
@@ -200,7 +205,8 @@ def restore(folder: Path, data_dir: Path, *, force: bool = False) -> dict[str, A
         out = data_dir / entry["path"]
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(folder / entry["path"], out)
-    if (data_dir / SECRET_NAME).exists():
-        os.chmod(data_dir / SECRET_NAME, 0o600)
+    for name in KEY_FILES:
+        if (data_dir / name).exists():
+            os.chmod(data_dir / name, 0o600)
     _fsync_tree(data_dir)
     return {**info, "data_dir": str(data_dir), "moved_aside": str(moved) if moved else None}

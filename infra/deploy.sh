@@ -81,6 +81,18 @@ REGION=${AWS_REGION:-$(read_config region)}
 REGION_ARGS=()
 [[ -n "$REGION" ]] && REGION_ARGS=(--region "$REGION")
 
+# The key hosted-page links (/i/<token>) are derived from: an SSM SecureString, which
+# CloudFormation cannot create. Made once and never replaced: a new key would break every link
+# customers hold. The value travels through a pipe, never on a command line.
+LINK_KEY="/$STACK/link-key"
+if ! aws ssm get-parameter "${REGION_ARGS[@]}" --name "$LINK_KEY" --query Parameter.Name \
+    --output text >/dev/null 2>&1; then
+    say "creating the hosted-link key $LINK_KEY (SSM SecureString)"
+    "$PYTHON" -c 'import base64, secrets; print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())' |
+        aws ssm put-parameter "${REGION_ARGS[@]}" --name "$LINK_KEY" --type SecureString \
+            --value file:///dev/stdin --query Version --output text >/dev/null
+fi
+
 output() {
     aws cloudformation describe-stacks "${REGION_ARGS[@]}" --stack-name "$STACK" \
         --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text

@@ -63,7 +63,7 @@ def json_error(status: int, code: str, message: str, *, close: bool = False) -> 
 
 def is_api_path(path: str) -> bool:
     """Paths the API function answers (everything else is the app or a blob link)."""
-    return path in ("/api", "/health", "/docs") or path.startswith(("/api/", "/docs/"))
+    return path in ("/api", "/health", "/docs") or path.startswith(("/api/", "/docs/", "/i/"))
 
 
 # --- the API ---------------------------------------------------------------------------------

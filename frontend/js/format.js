@@ -101,6 +101,8 @@ const EVENT_LABELS = {
   marked_uncollectible: "Marked uncollectible",
   credited: "Credit note issued",
   duplicated: "Duplicated",
+  viewed: "Opened by the customer",
+  link_rotated: "Customer link replaced",
 };
 
 export function eventLabel(type) {

@@ -98,6 +98,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": INV},
     "invoice.einvoice": {"invoice_id": INV, "format": "xrechnung"},
     "invoice.timeline": {"invoice_id": INV},
+    "invoice.rotate_link": {"invoice_id": INV},
+    "invoice.add_lines": {
+        "invoice_id": INV,
+        "aggregate": True,
+        "lines": [{"product_id": PRD, "quantity": "250", "metadata": {"meter": "api-calls"}}],
+    },
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "FR"},
 }

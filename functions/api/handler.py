@@ -179,6 +179,11 @@ SECRET_RESULT_FIELDS: dict[str, tuple[str, ...]] = {
     "webhook.create": ("secret",),
 }
 
+#: Result fields derived from a key outside the store: ``hosted_invoice_url`` carries the
+#: customer's token, which the store keeps only hashed. The idempotency record keeps them as
+#: ``null``; a replay derives them again from the current record (:func:`_rederive`).
+DERIVED_RESULT_FIELDS = ("hosted_invoice_url",)
+
 _actions: dict[str, ActionSpec] | None = None
 
 
@@ -330,6 +335,25 @@ def docs_asset(name: str) -> Response:
     )
 
 
+@app.route("/i/<token>", method=["GET", "HEAD"])
+def hosted_page(token: str) -> Response:
+    return hosted_part(token, "")
+
+
+@app.route("/i/<token>/<part>", method=["GET", "HEAD"])
+def hosted_part(token: str, part: str) -> Response:
+    """The customer's invoice page and its downloads (``functions/api/hosted.py``)."""
+    from functions.api import hosted
+
+    event: LambdaFunctionUrlEvent = app.current_event
+    try:
+        return hosted.answer(event, _public_url(event))
+    except Exception:
+        logger.exception("the hosted page failed")
+        count("ServerErrors")
+        return error_response(500, "internal_error", "something went wrong on our side")
+
+
 @app.post("/api")
 def api() -> Response:
     # the event is read once, here, and passed down: nothing below looks at the router
@@ -424,10 +448,9 @@ def _dispatch(event: LambdaFunctionUrlEvent, lambda_context: Any) -> Response:
 
         def run_without_secrets() -> dict[str, Any]:
             result = run()
-            if not secrets:
-                return result
             fresh["result"] = result  # this caller gets the secret; the stored copy does not
-            return {k: (None if k in secrets else v) for k, v in result.items()}
+            hidden = (*secrets, *DERIVED_RESULT_FIELDS)
+            return {k: (None if k in hidden else v) for k, v in result.items()}
 
         result = run_idempotent(
             store,
@@ -437,7 +460,7 @@ def _dispatch(event: LambdaFunctionUrlEvent, lambda_context: Any) -> Response:
             run=run_without_secrets,
             lambda_context=lambda_context,
         )
-        result = fresh.get("result", result)
+        result = fresh["result"] if "result" in fresh else _rederive(ctx, result)
     else:
         result = run()
     if spec.mutating:  # the commit may have written outbox records: wake this process's worker
@@ -445,6 +468,22 @@ def _dispatch(event: LambdaFunctionUrlEvent, lambda_context: Any) -> Response:
 
         WAKE.set()
     return json_response(200, result)
+
+
+def _rederive(ctx: Context, result: Any) -> Any:
+    """A replayed invoice answer with its ``hosted_invoice_url`` derived again (the stored
+    copy has ``null``): the current link of the caller's document."""
+    if not isinstance(result, dict) or result.get("object") != "invoice":
+        return result
+    if "hosted_invoice_url" not in result or result["hosted_invoice_url"] is not None:
+        return result
+    from functions.services.hosted import hosted_url
+    from functions.services.invoices import INVOICES
+
+    rec = ctx.store.get(INVOICES, str(result.get("id") or ""))
+    if rec is None or rec.account_id != ctx.account_id:
+        return result
+    return {**result, "hosted_invoice_url": hosted_url(ctx, rec)}
 
 
 # --- entry point -------------------------------------------------------------------------------

@@ -254,3 +254,68 @@ def preview(invoice: Invoice, entity: Entity, client: Client, today: date) -> In
         }
     )
     return price(shown, seller, buyer)
+
+
+def _line_number(line: Line) -> int:
+    text = (line.id or "").removeprefix("ln_")
+    return int(text) if text.isdigit() else 0
+
+
+def _aggregation_key(line: Line) -> tuple[Any, ...]:
+    """What makes two lines "the same price": product, unit price (Decimal equality), discount,
+    VAT category and rate (as resolved for the parties) and unit."""
+    return (
+        line.product_id,
+        line.unit_price,
+        line.discount_percent,
+        line.vat_category,
+        line.vat_rate,
+        line.unit,
+    )
+
+
+def add_lines(
+    invoice: Invoice,
+    raw_lines: object,
+    entity: Entity,
+    client: Client,
+    products: Mapping[str, Product] | None = None,
+    *,
+    aggregate: bool = False,
+) -> tuple[Invoice, int, int]:
+    """The draft with ``raw_lines`` appended (``invoice.add_lines``); returns it with the number
+    of lines added and of lines aggregated.
+
+    With ``aggregate``, a new line with a ``product_id`` whose unit price, discount, VAT
+    category and rate (resolved for these parties, as the draft's lines are) and unit equal an
+    existing line's adds its quantity to that line, which keeps its description and metadata;
+    any other line is appended. Totals through :func:`~functions.domain.calc.price`.
+    """
+    transition(invoice.status, "update", kind=invoice.kind)
+    if isinstance(raw_lines, Sequence) and not isinstance(raw_lines, str | bytes):
+        if not raw_lines:
+            raise ValidationFailed.one("lines", "give at least one line")
+        if len(invoice.lines) + len(raw_lines) > 500:
+            raise ValidationFailed.one("lines", "a document holds at most 500 lines")
+    new = build_lines(raw_lines, products or {}, invoice.currency)
+    # price the new lines as they would stand on this draft (VAT resolved for the parties)
+    existing = list(invoice.lines)
+    priced = price(invoice.model_copy(update={"lines": existing + new}), entity, client)
+    candidates = priced.lines[len(existing) :]
+    lines = list(priced.lines[: len(existing)])
+    next_number = max((_line_number(x) for x in lines), default=0)
+    added = aggregated = 0
+    for line in candidates:
+        match = None
+        if aggregate and line.product_id:
+            key = _aggregation_key(line)
+            match = next((i for i, x in enumerate(lines) if _aggregation_key(x) == key), None)
+        if match is not None:
+            kept = lines[match]
+            lines[match] = kept.model_copy(update={"quantity": kept.quantity + line.quantity})
+            aggregated += 1
+        else:
+            next_number += 1
+            lines.append(line.model_copy(update={"id": f"ln_{next_number}"}))
+            added += 1
+    return price(invoice.model_copy(update={"lines": lines}), entity, client), added, aggregated

@@ -11,6 +11,8 @@ SUPPORTED_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "sv", "pl")
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
+        "view_online": "View invoice online",
+        "view_credit_online": "View credit note online",
         "signin_subject": "Sign in to {app}",
         "signin_intro": "Use the link below to sign in to {app}.",
         "signin_button": "Sign in",
@@ -53,6 +55,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_attached": "A copy of the invoice is attached.",
     },
     "de": {
+        "view_online": "Rechnung online ansehen",
+        "view_credit_online": "Rechnungskorrektur online ansehen",
         "signin_subject": "Anmeldung bei {app}",
         "signin_intro": "Mit dem folgenden Link melden Sie sich bei {app} an.",
         "signin_button": "Anmelden",
@@ -99,6 +103,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_attached": "Eine Kopie der Rechnung liegt bei.",
     },
     "fr": {
+        "view_online": "Voir la facture en ligne",
+        "view_credit_online": "Voir l'avoir en ligne",
         "signin_subject": "Connexion à {app}",
         "signin_intro": "Utilisez le lien ci-dessous pour vous connecter à {app}.",
         "signin_button": "Se connecter",
@@ -145,6 +151,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_attached": "Vous trouverez une copie de la facture en pièce jointe.",
     },
     "es": {
+        "view_online": "Ver la factura en línea",
+        "view_credit_online": "Ver la factura rectificativa en línea",
         "signin_subject": "Inicio de sesión en {app}",
         "signin_intro": "Utilice el enlace de abajo para iniciar sesión en {app}.",
         "signin_button": "Iniciar sesión",
@@ -186,6 +194,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_attached": "Adjuntamos una copia de la factura.",
     },
     "it": {
+        "view_online": "Visualizza la fattura online",
+        "view_credit_online": "Visualizza la nota di credito online",
         "signin_subject": "Accesso a {app}",
         "signin_intro": "Usa il link qui sotto per accedere a {app}.",
         "signin_button": "Accedi",
@@ -226,6 +236,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_attached": "In allegato una copia della fattura.",
     },
     "nl": {
+        "view_online": "Factuur online bekijken",
+        "view_credit_online": "Creditnota online bekijken",
         "signin_subject": "Aanmelden bij {app}",
         "signin_intro": "Gebruik de onderstaande link om je aan te melden bij {app}.",
         "signin_button": "Aanmelden",
@@ -270,6 +282,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_attached": "Een kopie van de factuur is bijgevoegd.",
     },
     "sv": {
+        "view_online": "Visa fakturan online",
+        "view_credit_online": "Visa kreditfakturan online",
         "signin_subject": "Logga in på {app}",
         "signin_intro": "Använd länken nedan för att logga in på {app}.",
         "signin_button": "Logga in",
@@ -312,6 +326,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_attached": "En kopia av fakturan bifogas.",
     },
     "pl": {
+        "view_online": "Zobacz fakturę online",
+        "view_credit_online": "Zobacz fakturę korygującą online",
         "signin_subject": "Logowanie do {app}",
         "signin_intro": "Użyj poniższego linku, aby zalogować się do {app}.",
         "signin_button": "Zaloguj się",

@@ -320,6 +320,15 @@ def _payment_rows(invoice: Mapping[str, Any], seller: Mapping[str, Any], words: 
     return rows
 
 
+def _hosted_link(invoice: Mapping[str, Any]) -> str | None:
+    """The document's hosted page (``hosted_invoice_url``) if it is a plain http(s) URL."""
+    url = invoice.get("hosted_invoice_url")
+    if not isinstance(url, str) or _CONTROL.search(url) or any(c.isspace() for c in url):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
 def _attach_pdf(message: EmailMessage, pdf: bytes, number: str) -> None:
     filename = (_UNSAFE_FILENAME.sub("-", number).strip("-.") or "invoice") + ".pdf"
     message.add_attachment(bytes(pdf), maintype="application", subtype="pdf", filename=filename)
@@ -393,6 +402,9 @@ def invoice_message(
             *_payment_rows(invoice, seller, words),
         ]
         body.facts(rows)
+    link = _hosted_link(invoice)
+    if link:
+        body.button(words["view_credit_online" if is_credit else "view_online"], link)
     body.para(f"{words['regards']}\n{seller_name}")
     body.attach_to(mail)
     for filename, content_type, data in attachments:
@@ -451,6 +463,9 @@ def reminder_message(
             *_payment_rows(invoice, seller, words),
         ]
     )
+    link = _hosted_link(invoice)
+    if link:
+        body.button(words["view_online"], link)
     if pdf:
         body.para(words["reminder_attached"])
     body.para(words["reminder_paid"], muted=True)

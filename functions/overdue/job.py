@@ -375,6 +375,19 @@ class _Run:
                 logger.warning("reminder %s of %s not sent: %s", level, o.key, o.reason)
         return outcomes
 
+    def hosted_url(self, rec: Record) -> str | None:
+        """The invoice's hosted page, for the reminder to link to (``None`` if it has none)."""
+        import os
+
+        from functions.hosted.keys import document_url, link_key
+
+        public_url = os.environ.get("BILLOW_PUBLIC_URL") or "http://127.0.0.1:8000"
+        try:
+            return document_url(link_key(self.store), public_url, rec.key, rec.data)
+        except Exception:  # no usable link key: the reminder goes out without the link
+            logger.exception("the hosted link of %s could not be made", rec.key)
+            return None
+
     def mail_one(self, mailer: Any, c: _Claimed) -> _Outcome:
         from functions.mail.messages import reminder_message
         from functions.mail.transport import MailConfigurationError, MailDeliveryError
@@ -382,6 +395,7 @@ class _Run:
         level = int(c.plan.reminder_level or 0)
         invoice = {**c.rec.data, "version": c.rec.version}
         invoice.pop("reminder_claim", None)
+        invoice["hosted_invoice_url"] = self.hosted_url(c.rec)
         try:
             pdf = None
             blob_key = (c.rec.data.get("pdf") or {}).get("blob_key")

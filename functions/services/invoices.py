@@ -29,7 +29,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator
 
-from functions.domain.drafts import draft_invoice, duplicate, product_ids, update_draft
+from functions.domain.drafts import (
+    add_lines,
+    draft_invoice,
+    duplicate,
+    product_ids,
+    update_draft,
+)
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.lifecycle import transition
 from functions.domain.models import (
@@ -63,13 +69,15 @@ SERVICE_FIELDS = (
     "reminder_level",
     "reminder_claim",
     "duplicate_of",
+    "hosted_link_version",
+    "viewed_at",
 )
 
 #: Every field ``invoice.get``/``invoice.list`` may project with ``fields``.
 INVOICE_FIELDS = (
     (frozenset(Invoice.model_fields) - {"account_id"})
     | frozenset(SERVICE_FIELDS) - INTERNAL_FIELDS
-    | {"version"}
+    | {"version", "hosted_invoice_url"}
 )
 
 
@@ -120,11 +128,25 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
 
 def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
     """The public representation: stored data plus the record's ``version``, without the
-    bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file)."""
+    bookkeeping fields and without ``pdf.blob_key`` (where the store keeps the file), with
+    ``hosted_invoice_url`` (derived from the link key: ``functions.services.hosted``; ``null``
+    for drafts and outside an action) and ``viewed_at``."""
     data = represent(rec)
+    data.setdefault("viewed_at", None)
+    data["hosted_invoice_url"] = _hosted_url(rec)
     if fields is not None:
         return {f: data.get(f) for f in fields}
     return data
+
+
+def _hosted_url(rec: Record) -> str | None:
+    from .hosted import hosted_url
+    from .registry import current_context
+
+    ctx = current_context()
+    if ctx is None or not rec.data.get("hosted_link_version"):
+        return None
+    return hosted_url(ctx, rec)
 
 
 def load_invoice(ctx: Context, invoice_id: str, tx: Transaction | None = None) -> Record:
@@ -221,6 +243,15 @@ class InvoiceCreate(_DraftFields):
     entity_id: str
     client_id: str
     lines: LineInputs = Field(default_factory=list)
+    #: finalize in the same commit (all or nothing), then send to the client's e-mail
+    auto_advance: bool = False
+
+
+class InvoiceAddLines(Params):
+    invoice_id: str
+    version: int | None = None
+    lines: LineInputs
+    aggregate: bool = False
 
 
 class InvoiceUpdate(_DraftFields):
@@ -295,9 +326,18 @@ def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
     def run(tx: Transaction) -> Record:
         rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
         append_event(tx, ctx, rec, "created", {"status": "draft"})
+        if p.auto_advance:  # a 422 from the finalize checks commits nothing: no draft either
+            from .invoices_finalize import finalize_record
+
+            rec = finalize_record(tx, ctx, rec)
         return rec
 
-    return present(mutate(ctx, run))
+    rec = mutate(ctx, run)
+    if p.auto_advance:
+        from .invoices_finalize import advance_after_commit
+
+        return advance_after_commit(ctx, rec)
+    return present(rec)
 
 
 @action("invoice.update", InvoiceUpdate)
@@ -324,6 +364,28 @@ def update_invoice(ctx: Context, p: InvoiceUpdate) -> dict[str, Any]:
         return write_invoice(
             tx, ctx, rec, updated, [("updated", {"fields": changed})], **_client_fields(client)
         )
+
+    return present(mutate(ctx, run))
+
+
+@action("invoice.add_lines", InvoiceAddLines)
+def add_invoice_lines(ctx: Context, p: InvoiceAddLines) -> dict[str, Any]:
+    """Append lines to a draft; with ``aggregate`` a line of the same product and price adds
+    its quantity to the existing line (``functions.domain.drafts.add_lines``)."""
+    products = load_products(ctx, p.lines)
+
+    def run(tx: Transaction) -> Record:
+        rec = load_invoice(ctx, p.invoice_id, tx)
+        current = to_invoice(rec)
+        transition(current.status, "update", kind=current.kind)
+        check_version(rec, p.version)
+        entity = load_entity(ctx, current.entity_id, tx)
+        client = load_client(ctx, current.client_id, tx)
+        updated, added, aggregated = add_lines(
+            current, p.lines, entity, client, products, aggregate=p.aggregate
+        )
+        payload = {"fields": ["lines"], "added": added, "aggregated": aggregated}
+        return write_invoice(tx, ctx, rec, updated, [("updated", payload)])
 
     return present(mutate(ctx, run))
 

@@ -224,6 +224,15 @@ def _finalize_in(
     return complete_finalize(prepared, seq, now_utc(ctx)), logo_blob
 
 
+def stage_link(
+    tx: Transaction, ctx: Context, invoice_id: str, account_id: str | None
+) -> dict[str, Any]:
+    """The hosted link of a document being finalized, in the same commit (``services.hosted``)."""
+    from .hosted import stage_link as stage
+
+    return stage(tx, ctx, invoice_id, account_id)
+
+
 def _with_seller_logo(data: dict[str, Any], logo_blob: LogoBlob | None) -> dict[str, Any]:
     """Stored invoice data whose frozen seller names its logo blob (the domain model has no
     such field, so it is added to the stored JSON)."""
@@ -236,26 +245,62 @@ def _with_seller_logo(data: dict[str, Any], logo_blob: LogoBlob | None) -> dict[
     return data
 
 
-@action("invoice.finalize", InvoiceRef)
-def finalize_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
-    """draft → ``open`` with the next number of the entity's series, then the PDF."""
+def finalize_record(tx: Transaction, ctx: Context, rec: Record) -> Record:
+    """Finalize the draft ``rec`` inside ``tx``: checked, numbered, parties frozen, its hosted
+    link made, ``finalized`` on the timeline (``invoice.finalize``, and ``invoice.create`` with
+    ``auto_advance`` in the create's own commit)."""
+    final, logo_blob = _finalize_in(tx, ctx, to_invoice(rec))
+    final = final.model_copy(update={"updated_at": now_utc(ctx)})
+    link = stage_link(tx, ctx, rec.key, rec.account_id)  # the customer's page
+    new = tx.put(
+        INVOICES,
+        rec.key,
+        _with_seller_logo(stored_data(final, rec.data, **link), logo_blob),
+        account_id=rec.account_id,
+        expected_version=rec.version,
+    )
+    append_event(tx, ctx, new, "finalized", {"number": final.number, "status": final.status})
+    stage_pdf_job(tx, new, now_utc(ctx))
+    return new
+
+
+def advance_after_commit(ctx: Context, rec: Record) -> dict[str, Any]:
+    """``auto_advance`` after the finalize commit: the PDF, then ``invoice.send`` to the
+    client's e-mail address if it has one. A failed mail leaves the invoice ``open`` with
+    ``send_failed`` on its timeline (as ``invoice.send`` records it); the answer is still the
+    finalized invoice — the finalize happened and is not undone."""
+    from functions.mail.transport import MailConfigurationError, MailDeliveryError
+
+    from .invoices_lifecycle import InvoiceSend, default_recipient, send_invoice
+
+    rec = render_after_commit(ctx, rec)
+    if not default_recipient(ctx, rec):
+        return present(rec)
+    try:
+        return send_invoice(ctx, InvoiceSend(invoice_id=rec.key))
+    except (MailDeliveryError, MailConfigurationError):
+        logger.warning("auto_advance: %s was finalized but not sent", rec.key)
+        return present(load_invoice(ctx, rec.key))
+
+
+class InvoiceFinalize(Params):
+    invoice_id: str
+    #: then send it to the client's e-mail address (if it has one)
+    auto_advance: bool = False
+
+
+@action("invoice.finalize", InvoiceFinalize)
+def finalize_invoice(ctx: Context, p: InvoiceFinalize) -> dict[str, Any]:
+    """draft → ``open`` with the next number of the entity's series, then the PDF (and with
+    ``auto_advance``, the mail to the client)."""
 
     def run(tx: Transaction) -> Record:
-        rec = load_invoice(ctx, p.invoice_id, tx)
-        final, logo_blob = _finalize_in(tx, ctx, to_invoice(rec))
-        final = final.model_copy(update={"updated_at": now_utc(ctx)})
-        new = tx.put(
-            INVOICES,
-            rec.key,
-            _with_seller_logo(stored_data(final, rec.data), logo_blob),
-            account_id=rec.account_id,
-            expected_version=rec.version,
-        )
-        append_event(tx, ctx, new, "finalized", {"number": final.number, "status": final.status})
-        stage_pdf_job(tx, new, now_utc(ctx))
-        return new
+        return finalize_record(tx, ctx, load_invoice(ctx, p.invoice_id, tx))
 
-    return present(render_after_commit(ctx, mutate(ctx, run)))
+    rec = mutate(ctx, run)
+    if p.auto_advance:
+        return advance_after_commit(ctx, rec)
+    return present(render_after_commit(ctx, rec))
 
 
 # --- credit notes ------------------------------------------------------------------------------
@@ -302,11 +347,13 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
         original_logo = (original_rec.data.get("seller") or {}).get("logo_blob")
         final, logo_blob = _finalize_in(tx, ctx, note, original_logo)
         final = final.model_copy(update={"updated_at": stamp})
+        link = stage_link(tx, ctx, note_id, original_rec.account_id)
         note_rec = tx.put(
             INVOICES,
             note_id,
             _with_seller_logo(
-                stored_data(final, None, original_invoice_number=original.number), logo_blob
+                stored_data(final, None, original_invoice_number=original.number, **link),
+                logo_blob,
             ),
             account_id=original_rec.account_id,
             expected_version=0,

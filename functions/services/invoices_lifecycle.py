@@ -53,7 +53,7 @@ class InvoiceSend(Params):
     message: str | None = Field(default=None, max_length=5000)
 
 
-def _default_recipient(ctx: Context, rec: Record) -> str | None:
+def default_recipient(ctx: Context, rec: Record) -> str | None:
     """The client's current e-mail address, else the one frozen on the document."""
     try:
         client = load(ctx, CLIENTS, str(rec.data.get("client_id") or ""))
@@ -88,7 +88,7 @@ def send_invoice(ctx: Context, p: InvoiceSend) -> dict[str, Any]:
     kind = rec.data.get("kind", "invoice")
     transition(rec.data["status"], "send", kind=kind)
     transport = transport_for(ctx, present(rec), lambda: _mailer(ctx))
-    requested = _as_list(p.to) or _as_list(_default_recipient(ctx, rec))
+    requested = _as_list(p.to) or _as_list(default_recipient(ctx, rec))
     to = transport.recipients(present(rec), requested)
     rec, pdf = pdf_bytes(ctx, rec)
     document = present(rec)

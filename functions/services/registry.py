@@ -17,6 +17,7 @@ function. Services return plain JSON-ready dicts and raise the typed errors of
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -91,7 +92,7 @@ def action(
     def register(func: Callable[[Context, Any], Any]) -> Callable[[Context, Any], Any]:
         if name in ACTIONS:
             raise RuntimeError(f"action {name} registered twice")
-        ACTIONS[name] = ActionSpec(name, params, func, auth, mutating)
+        ACTIONS[name] = ActionSpec(name, params, _within_context(func), auth, mutating)
         return func
 
     return register
@@ -108,3 +109,28 @@ def load_all() -> dict[str, ActionSpec]:
         if mod.name not in {"registry"}:
             importlib.import_module(f"functions.services.{mod.name}")
     return ACTIONS
+
+
+#: The :class:`Context` of the action running on this thread (``None`` outside one). Set by
+#: every registered action around its call, so that a representation built deep inside a
+#: service (``invoices.present``: the ``hosted_invoice_url`` needs the public URL and the link
+#: key) can reach it without threading ``ctx`` through every helper.
+_current: ContextVar[Context | None] = ContextVar("billow_action_context", default=None)
+
+
+def current_context() -> Context | None:
+    return _current.get()
+
+
+def _within_context(func: Callable[[Context, Any], Any]) -> Callable[[Context, Any], Any]:
+    import functools
+
+    @functools.wraps(func)
+    def call(ctx: Context, params: Any) -> Any:
+        token = _current.set(ctx)
+        try:
+            return func(ctx, params)
+        finally:
+            _current.reset(token)
+
+    return call

@@ -23,7 +23,7 @@ from storage_adapter import Record, Transaction
 from .ids import new_id
 
 #: Service fields of an invoice that are bookkeeping, not part of its representation.
-INTERNAL_FIELDS = frozenset({"reminder_claim"})
+INTERNAL_FIELDS = frozenset({"reminder_claim", "hosted_link_version"})
 
 
 def timeline_stream(invoice_id: str) -> str:

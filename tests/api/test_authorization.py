@@ -51,6 +51,11 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
     "webhook.delete": {"webhook_id": "{webhook}"},
     "webhook.deliveries": {"webhook_id": "{webhook}"},
     "webhook.redeliver": {"webhook_id": "{webhook}", "event_id": "evt_01zzzzzzzzzzzzzzzzzzzzzzzz"},
+    "invoice.rotate_link": {"invoice_id": "{invoice}"},
+    "invoice.add_lines": {
+        "invoice_id": "{invoice}",
+        "lines": [{"description": "Work", "quantity": "1", "unit_price": "10.00"}],
+    },
 }
 
 #: Actions whose ``*_id`` parameters are filters (another account's id matches nothing).

@@ -125,3 +125,26 @@ def test_publish_uploads_the_app_with_its_config_and_invalidates(moto_endpoint, 
     (item,) = invalidations["InvalidationList"]["Items"]
     detail = client("cloudfront").get_invalidation(DistributionId=distribution["Id"], Id=item["Id"])
     assert detail["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == ["/*"]
+
+    # the hosted-link key: a SecureString of 32 random bytes, made once and then left alone
+    ssm = client("ssm")
+    name = f"/{stack}/link-key"
+    parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    assert parameter["Type"] == "SecureString"
+    from functions.hosted.keys import _decode_key
+
+    key = _decode_key(parameter["Value"], name)
+    assert len(key) == 32
+    again = subprocess.run(
+        ["bash", str(ROOT / "infra" / "deploy.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (
+        ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        == (parameter["Value"])
+    )

@@ -150,6 +150,13 @@ class Deployment:
             VersioningConfiguration={"Status": bucket["VersioningConfiguration"]["Status"]},
         )
         self.client("sesv2").create_email_identity(EmailIdentity=self.ses_identity)
+        # the hosted-link key: the SecureString `make deploy` creates once (infra/deploy.sh)
+        self.client("ssm").put_parameter(
+            Name=f"/{STACK}/link-key",
+            Type="SecureString",
+            Value=base64.urlsafe_b64encode(uuid.uuid4().bytes * 2).decode(),
+            Overwrite=True,
+        )
 
     def environment(self, logical_id: str, lambda_endpoint: str | None = None) -> dict[str, str]:
         """The function's environment as the template sets it, resolved for this stack.
@@ -320,6 +327,20 @@ def test_sign_in_invoice_finalize_download_and_overdue_on_aws(stack: Deployment)
     (page,) = PdfReader(io.BytesIO(stored)).pages
     assert [image.image.size for image in page.images] == [(40, 20)]
 
+    # --- the customer's page: on the app's domain (CloudFront sends /i/* to this function) ----
+    hosted = urllib.parse.urlsplit(invoice["hosted_invoice_url"])
+    assert f"{hosted.scheme}://{hosted.netloc}" == f"https://{APP_DOMAIN}"
+    stack.run_as("ApiFunction")
+    page = api_handler(
+        function_url_event("GET", hosted.path, domain=APP_DOMAIN, source_ip="198.51.100.1"),
+        LocalContext("hosted-1"),
+    )
+    assert page["statusCode"] == 200 and invoice["number"] in page["body"]
+    assert page["headers"]["X-Robots-Tag"].startswith("noindex")
+    viewed = ok(api, stack, "invoice.get", key, invoice_id=invoice["id"])
+    assert viewed["viewed_at"] and viewed["version"] == invoice["version"] + 1
+    invoice = viewed
+
     # --- presigned download over HTTP -------------------------------------------------------
     link = ok(api, stack, "invoice.pdf", key, invoice_id=invoice["id"])
     assert link["url"].startswith(f"{stack.endpoint}/{stack.bucket}/blobs/")
@@ -353,6 +374,7 @@ def test_sign_in_invoice_finalize_download_and_overdue_on_aws(stack: Deployment)
     assert types.count("reminder_sent") == 1
     (reminder,) = stack.mails_to(client_email)
     assert invoice["number"] in reminder["Subject"]
+    assert invoice["hosted_invoice_url"] in text_of(reminder)  # the overdue function's link
     attachments = list(reminder.iter_attachments())
     assert [a.get_content() for a in attachments] == [download.content]
 

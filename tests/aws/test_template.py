@@ -61,6 +61,10 @@ SAFE_DEFAULTS = {
     "BILLOW_WEBHOOK_SEAL_KEYS_OLD": "older local seal keys (billow serve only, as above)",
     "BILLOW_WEBHOOKS_ALLOW_LOCAL": "development and tests only; unset refuses http:// and "
     "loopback webhook URLs",
+    "BILLOW_LINK_KEY": "the hosted-link key given directly (local use); AWS reads the SSM "
+    "SecureString named by BILLOW_LINK_KEY_PARAMETER",
+    "BILLOW_HOSTED_URL": "another origin for hosted links; unset means BILLOW_PUBLIC_URL, whose "
+    "CloudFront distribution routes /i/* to the API function",
 }
 
 #: Powertools configuration every function carries.
@@ -337,8 +341,16 @@ def test_bucket_is_private_encrypted_and_versioned(template):
 
 def test_cloudfront_reads_only_the_app_prefix(template, resolve):
     dist = template["Resources"]["AppDistribution"]["Properties"]["DistributionConfig"]
-    (origin,) = dist["Origins"]
+    origin, api = dist["Origins"]
     assert origin["OriginPath"] == "/app"
+    # the only other origin is the API function, for the hosted pages (/i/*), never cached
+    assert api["DomainName"]["Fn::Select"][1]["Fn::Split"][1] == {
+        "Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]
+    }
+    (hosted,) = dist["CacheBehaviors"]
+    assert (hosted["PathPattern"], hosted["TargetOriginId"]) == ("/i/*", "api")
+    assert hosted["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert hosted["AllowedMethods"] == ["GET", "HEAD"]
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["AppOriginAccessControl", "Id"]}
     assert dist["DefaultCacheBehavior"]["ViewerProtocolPolicy"] in {
         "redirect-to-https",
@@ -428,6 +440,9 @@ def expected_grants(template, resolve, logical_id) -> set[tuple[str, str]]:
             need.add(("kms:Encrypt", key))
         if "functions.webhooks.worker" in closure:  # delivers: opens them
             need.add(("kms:Decrypt", key))
+    if "functions.hosted.keys" in closure and env.get("BILLOW_LINK_KEY_PARAMETER"):
+        name = env["BILLOW_LINK_KEY_PARAMETER"]
+        need.add(("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"))
     for variable, target in (
         ("BILLOW_PDF_FUNCTION", "PdfFunction"),
         ("BILLOW_VIES_FUNCTION", "ViesFunction"),

@@ -48,6 +48,29 @@ function partyBlock(title, p) {
   );
 }
 
+/** "Viewed": the customer opened the hosted page (a mail scanner that opens links counts too). */
+function viewedBadge(inv) {
+  if (!inv.viewed_at) return null;
+  return h("span", {
+    class: "badge badge-viewed",
+    dataset: { badge: "viewed" },
+    title: `The customer page was first opened on ${dateTime(inv.viewed_at)} (mail scanners that open links count as well)`,
+    text: "Viewed",
+  });
+}
+
+async function copyCustomerLink(url) {
+  try {
+    await navigator.clipboard.writeText(url);
+    toast("Customer link copied", "success");
+  } catch {
+    // no clipboard (an insecure origin, a refused permission): show the link to copy by hand
+    const input = h("input", { class: "input", type: "text", readonly: true, value: url, "aria-label": "Customer link" });
+    openDialog({ title: "Customer link", body: [h("p", { class: "muted", text: "Copy this link and send it to your customer." }), input], cancelLabel: "Close" });
+    input.select();
+  }
+}
+
 function amountCard(label, value, tone = "") {
   return h("div", { class: `amount-card ${tone}` }, h("span", { class: "amount-label", text: label }), h("span", { class: "amount-value", text: value }));
 }
@@ -200,6 +223,22 @@ export async function renderInvoice(main, id) {
     }
     actions.push(group);
   }
+  if (inv.hosted_invoice_url) {
+    // the customer's page (no sign-in): copied, never opened here, so the owner's own
+    // visit does not count as the customer's view
+    const b = button("Copy customer link", {}, icon("link"));
+    b.dataset.action = "copy-link";
+    b.title = "The page where your customer sees this document, pays by QR code and downloads it";
+    b.addEventListener("click", () => copyCustomerLink(inv.hosted_invoice_url));
+    actions.push(b);
+    const r = button("Replace customer link");
+    r.dataset.action = "rotate-link";
+    r.addEventListener("click", async () => {
+      if (!(await confirmDialog("Replace the customer link?", "The current link stops working at once (also the one in mails already sent). Share the new link with your customer.", "Replace link"))) return;
+      act(r, () => call("invoice.rotate_link", { invoice_id: inv.id }, { idempotent: true }), "Customer link replaced");
+    });
+    more.push(r);
+  }
   if (allowed.has("send")) {
     const b = button(inv.status === "sent" ? "Send again" : "Send", { variant: allowed.has("payment") && inv.status === "sent" ? "secondary" : "primary" }, icon("mail"));
     b.dataset.action = "send";
@@ -209,7 +248,7 @@ export async function renderInvoice(main, id) {
         body: h(
           "div",
           { class: "grid grid-1" },
-          field({ label: "To", name: "to", type: "email", value: buyer?.email || client?.email || "", required: true, hint: "The PDF is attached." }),
+          field({ label: "To", name: "to", type: "email", value: buyer?.email || client?.email || "", required: true, hint: inv.hosted_invoice_url ? "The PDF is attached; the mail also links to the customer page." : "The PDF is attached." }),
           field({ label: "Cc", name: "cc", type: "email" }),
           field({
             label: "Message",
@@ -523,7 +562,7 @@ export async function renderInvoice(main, id) {
         "div",
         { class: "page-title" },
         h("a", { href: "#/invoices", class: "back-link" }, icon("back"), " Invoices"),
-        h("div", { class: "title-row" }, h("h1", { text: titleText }), badge(inv.status, inv.kind)),
+        h("div", { class: "title-row" }, h("h1", { text: titleText }), badge(inv.status, inv.kind), viewedBadge(inv)),
         h("p", { class: "muted", text: buyer?.name ? `${buyer.name}${inv.issue_date ? ` · issued ${date(inv.issue_date)}` : ""}` : "" }),
         original,
       ),
