@@ -100,4 +100,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "invoice.timeline": {"invoice_id": INV},
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "FR"},
+    "invoice.record_refund": {
+        "invoice_id": INV,
+        "amount": "119.00",
+        "paid_on": "2026-11-25",
+        "method": "bank_transfer",
+    },
+    "ledger.entries": {"entity_id": ENT, "from": "2026-11-01", "to": "2026-11-30", "limit": 50},
+    "ledger.export": {
+        "entity_id": ENT,
+        "from": "2026-10-01",
+        "to": "2026-12-31",
+        "format": "datev",
+    },
+    "report.aging": {"entity_id": ENT, "currency": "EUR", "as_of": "2026-11-30"},
 }

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import Field
 
-from functions.domain.credit import apply_credit, build_credit_note
+from functions.domain.credit import build_credit_note, settle_credit
 from functions.domain.drafts import preview
 from functions.domain.finalize import complete_finalize, prepare_finalize, series_counter
 from functions.domain.models import Entity, Invoice, parse_model
@@ -49,6 +49,7 @@ from .invoices import (
 from .invoices import (
     INTERNAL_FIELDS as INTERNAL,
 )
+from .ledger import post_entry
 from .registry import Context, Params, action
 
 logger = logging.getLogger("billow.invoices")
@@ -251,6 +252,7 @@ def finalize_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
             timeline_stream(rec.key),
             event(ctx, "finalized", {"number": final.number, "status": final.status}),
         )
+        post_entry(tx, ctx, "finalize", final)
         return new
 
     return present(render_after_commit(ctx, mutate(ctx, run)))
@@ -300,6 +302,7 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
         original_logo = (original_rec.data.get("seller") or {}).get("logo_blob")
         final, logo_blob = _finalize_in(tx, ctx, note, original_logo)
         final = final.model_copy(update={"updated_at": stamp})
+        updated, final = settle_credit(original, final, previous_credit_notes=previous, now=stamp)
         note_rec = tx.put(
             INVOICES,
             note_id,
@@ -313,7 +316,6 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
         tx.append(stream, event(ctx, "created", {"original_invoice_id": original.id}))
         tx.append(stream, event(ctx, "finalized", {"number": final.number, "status": "open"}))
 
-        updated = apply_credit(original, final, previous_credit_notes=previous, now=stamp)
         updated = updated.model_copy(update={"updated_at": stamp})
         tx.put(
             INVOICES,
@@ -337,6 +339,7 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
                 },
             ),
         )
+        post_entry(tx, ctx, "credit", final, before=original, after=updated)
         return note_rec
 
     return present(render_after_commit(ctx, mutate(ctx, run)))

@@ -46,6 +46,15 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": "{invoice}"},
     "invoice.einvoice": {"invoice_id": "{invoice}", "format": "cii"},
     "invoice.timeline": {"invoice_id": "{invoice}"},
+    "invoice.record_refund": {"invoice_id": "{invoice}", "amount": "1.00"},
+    "ledger.entries": {"entity_id": "{entity}"},
+    "ledger.export": {
+        "entity_id": "{entity}",
+        "from": "2026-01-01",
+        "to": "2026-12-31",
+        "format": "csv",
+    },
+    "report.aging": {"entity_id": "{entity}"},
 }
 
 #: Actions whose ``*_id`` parameters are filters (another account's id matches nothing).
