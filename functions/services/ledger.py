@@ -8,9 +8,10 @@ change or not at all (never a later scan). The journal is append-only:
 - ``ledger_entries``: one record per entry, key ``<entity_id>:<date>:<entry id>`` (the
   entity's entries of a period are one range of keys), created with ``expected_version=0`` and
   never rewritten; ``seq`` numbers the entity's entries in posting order (a store counter,
-  gapless like invoice numbers), and lists are ordered by date, then ``seq``. The entry id is deterministic per event (:func:`functions.ledger.entries.
-  entry_id`), so a retried commit writes the same key, and a second posting of one event is a
-  version conflict, never a duplicate.
+  gapless like invoice numbers), and lists are ordered by date, then ``seq``. The entry id
+  is deterministic per event (``functions.ledger.entries.entry_id``), so a retried commit
+  writes the same key, and a second posting of one event is a version conflict, never a
+  duplicate.
 - ``ledger_documents``: per document, the entries posted for it and for its credit notes
   (``{"entries": [...]}``), read by key inside the transaction: a payment after a write-off,
   a credit on a written-off invoice and a void need the document's earlier entries
