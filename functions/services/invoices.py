@@ -230,6 +230,8 @@ class InvoiceCreate(_DraftFields):
     entity_id: str
     client_id: str
     lines: LineInputs = Field(default_factory=list)
+    #: credit notes come from ``invoice.credit``; a self-billed invoice's client is the supplier
+    kind: Literal["invoice", "self_billed_invoice"] = "invoice"
 
 
 class InvoiceUpdate(_DraftFields):
@@ -252,7 +254,9 @@ class InvoiceGet(Params):
 class InvoiceList(ListParams):
     q: str | None = None
     status: str | list[str] | None = None
-    kind: Literal["invoice", "credit_note"] | None = None
+    kind: (
+        Literal["invoice", "credit_note", "self_billed_invoice", "self_billed_credit_note"] | None
+    ) = None
     client_id: str | None = None
     entity_id: str | None = None
     currency: str | None = None
@@ -280,6 +284,12 @@ class InvoiceList(ListParams):
 # --- actions -----------------------------------------------------------------------------------
 
 
+def priced_for_kind(draft: Invoice, kind: str, entity: Entity, client: Client, on: date) -> Invoice:
+    from .invoices_self_billed import priced_for_kind as for_kind
+
+    return for_kind(draft, kind, entity, client, on)
+
+
 @action("invoice.create", InvoiceCreate)
 def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
     """A new ``draft`` with VAT resolved and totals computed by the domain."""
@@ -293,6 +303,7 @@ def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
     draft = draft_invoice(
         changes, entity, client, load_products(ctx, p.lines), invoice_id=invoice_id
     )
+    draft = priced_for_kind(draft, p.kind, entity, client, today(ctx))
     stamp = now_utc(ctx)
     draft = draft.model_copy(update={"created_at": stamp, "updated_at": stamp})
     data = stored_data(draft, None, **_client_fields(client))
@@ -323,6 +334,7 @@ def update_invoice(ctx: Context, p: InvoiceUpdate) -> dict[str, Any]:
         if p.client_id and p.client_id != current.client_id:
             _require_active_client(client)
         updated = update_draft(current, changes, entity, client, products)
+        updated = priced_for_kind(updated, current.kind, entity, client, today(ctx))
         changed = sorted(
             {*changes, *(k for k in ("entity_id", "client_id") if getattr(p, k) is not None)}
         )

@@ -26,6 +26,7 @@ from pydantic import Field
 from functions.domain.credit import build_credit_note, settle_credit
 from functions.domain.drafts import preview
 from functions.domain.finalize import complete_finalize, prepare_finalize, series_counter
+from functions.domain.kinds import is_self_billed
 from functions.domain.models import Entity, Invoice, parse_model
 from storage_adapter import Record, Transaction
 
@@ -49,6 +50,7 @@ from .invoices import (
 from .invoices import (
     INTERNAL_FIELDS as INTERNAL,
 )
+from .invoices_self_billed import finalize_self_billed
 from .ledger import post_entry
 from .registry import Context, Params, action
 
@@ -213,6 +215,8 @@ def _finalize_in(
     """
     entity, entity_logo = _seller_of(ctx, draft.entity_id, tx)
     client = load_client(ctx, draft.client_id, tx)
+    if is_self_billed(draft.kind):  # the supplier is the seller: its series, no entity logo
+        return finalize_self_billed(tx, ctx, draft, entity, client), None
     if draft.kind != "credit_note":
         logo_blob = entity_logo
     prepared = prepare_finalize(draft, entity, client, today(ctx))
