@@ -31,6 +31,7 @@ from pydantic import Field, WithJsonSchema, field_validator
 
 from functions.domain.drafts import draft_invoice, duplicate, product_ids, update_draft
 from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.kinds import is_self_billed
 from functions.domain.lifecycle import transition
 from functions.domain.models import (
     STATUSES,
@@ -116,7 +117,8 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
     if isinstance(old_pdf, dict) and isinstance(data.get("pdf"), dict):
         data["pdf"] = {**old_pdf, **data["pdf"]}  # keep blob_key (PdfRef drops it)
     data.update(extra)
-    buyer = data.get("buyer")
+    # the client's frozen copy: the buyer, or the seller of a self-billed document (the supplier)
+    buyer = data.get("seller" if is_self_billed(invoice.kind) else "buyer")
     if isinstance(buyer, dict):
         data["client_name"] = buyer.get("name")
         data["client_email"] = buyer.get("email")

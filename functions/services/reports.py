@@ -86,7 +86,8 @@ def _blocks(records: list[dict[str, Any]], currency: str, since: str, until: str
 
 @action("report.summary", ReportSummary, mutating=False)
 def report_summary(ctx: Context, p: ReportSummary) -> dict[str, Any]:
-    filters: list[Filter] = []
+    # sales only: a self-billed document is one the entity owes (its payables)
+    filters: list[Filter] = [Filter("kind", "in", ["invoice", "credit_note"])]
     if p.entity_id:
         load(ctx, ENTITIES, p.entity_id)  # 404 for a missing or foreign entity
         filters.append(Filter("entity_id", "eq", p.entity_id))
