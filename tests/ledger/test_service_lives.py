@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from functions.domain.errors import BillowError
@@ -50,8 +50,8 @@ from .test_lives import CURRENCIES, OUTSTANDING, TO_EUR, TO_SEK, a_line, check_b
 from .test_services import blob
 
 ACTIONS = ["issue", "issue", "self_billed", "pay", "pay", "credit", "credit", "refund"]
-ACTIONS += ["void", "write_off", "wait"]
-EXAMPLES = int(os.environ.get("BILLOW_SERVICE_PROPERTY_EXAMPLES", "15"))
+ACTIONS += ["refund", "paid_credit", "void", "write_off", "wait"]
+EXAMPLES = int(os.environ.get("BILLOW_SERVICE_PROPERTY_EXAMPLES", "25"))
 
 
 def stub_pdf(store, invoice: dict[str, Any]) -> dict[str, str]:
@@ -185,6 +185,16 @@ def step(data: st.DataObject, life: ServiceLife, action: str, docs: dict[str, In
             doc = data.draw(st.sampled_from(payable))
             amount = money_part(data.draw, doc.amount_due, doc.currency)
             act(ctx, "invoice.record_payment", invoice_id=doc.id, amount=str(amount))
+    elif action == "paid_credit":  # paid in full, then credited: a refund is owed
+        open_ = [d for d in values if d.kind == "invoice" and d.status in OUTSTANDING]
+        if open_:
+            doc = data.draw(st.sampled_from(open_))
+            act(ctx, "invoice.record_payment", invoice_id=doc.id, amount=str(doc.amount_due))
+            note = act(ctx, "invoice.credit", invoice_id=doc.id, reason="returned")
+            owed = Decimal(note["refund_due"])
+            if owed > 0 and data.draw(st.booleans()):
+                amount = money_part(data.draw, owed, note["currency"])
+                act(ctx, "invoice.record_refund", invoice_id=note["id"], amount=str(amount))
     elif action == "credit":
         creditable = [
             d
@@ -334,6 +344,8 @@ def test_random_lives_through_the_services_keep_the_books_right(sqlite_store, da
     life = ServiceLife(sqlite_store, *setup)  # a new entity in the shared store per life
     live(data, life, steps, check_every_step=True)
     check_exports(life)
+    for kind in sorted({e.type for e in life.entries()}):
+        event(f"entry {kind}")
 
 
 # --- DynamoDB -----------------------------------------------------------------------------------
