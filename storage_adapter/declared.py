@@ -36,8 +36,9 @@ def invoice_by_status(data: Mapping[str, Any]) -> list:
 
 def invoice_payments_by_day(data: Mapping[str, Any]) -> list:
     """One row per payment of an invoice (credit notes' refunds are not payments), under its
-    ``paid_on`` day: group ``(entity_id, currency)``, sum ``amount``."""
-    if data.get("kind") == "credit_note":
+    ``paid_on`` day: group ``(entity_id, currency)``, sum ``amount``. Sales only: a self-billed
+    invoice is one the entity owes, its payments are outgoing."""
+    if data.get("kind", "invoice") != "invoice":
         return []
     rows = []
     for payment in data.get("payments") or []:

@@ -4,6 +4,7 @@ import { call, clearSession, getEmail, getKey, loadConfig, onBusy, onUnauthentic
 import { h, icon, mount } from "./dom.js";
 import { entities, invalidate, navigate, route } from "./state.js";
 import { describeError, toast } from "./ui.js";
+import { renderBooks } from "./views/books.js";
 import { renderClient, renderClients } from "./views/clients.js";
 import { renderDashboard } from "./views/dashboard.js";
 import { renderEditor } from "./views/editor.js";
@@ -26,6 +27,7 @@ const NAV = [
   ["products", "Products", "#/products", "products"],
   ["settings", "Settings", "#/settings", "settings"],
   ["webhooks", "Webhooks", "#/webhooks", "webhooks"],
+  ["books", "Books", "#/books", "books"],
 ];
 
 function buildShell() {
@@ -151,6 +153,7 @@ async function render() {
     else if (section === "products") leave = await renderProducts(view);
     else if (section === "settings") leave = await renderSettings(view, parts[1] || "entities", parts[2]);
     else if (section === "webhooks") leave = await renderWebhooks(view, parts[1] || null);
+    else if (section === "books") leave = await renderBooks(view);
     else navigate("#/dashboard");
     if (seq === renderSeq) leaveCurrent = leave || null;
     else if (leave) await leave();

@@ -220,7 +220,7 @@ export function formError() {
 /** Run `fn` with `button` in a visible busy state (disabled, spinner, aria-busy). */
 export async function withBusy(button, fn, busyText = null) {
   if (!button) return fn();
-  const label = button.textContent;
+  const label = [...button.childNodes]; // icons included
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   button.classList.add("is-busy");
@@ -231,7 +231,7 @@ export async function withBusy(button, fn, busyText = null) {
     button.disabled = false;
     button.removeAttribute("aria-busy");
     button.classList.remove("is-busy");
-    if (busyText) button.textContent = label;
+    if (busyText) button.replaceChildren(...label);
   }
 }
 

@@ -106,6 +106,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "FR"},
+    "invoice.record_refund": {
+        "invoice_id": INV,
+        "amount": "119.00",
+        "paid_on": "2026-11-25",
+        "method": "bank_transfer",
+    },
+    "ledger.entries": {"entity_id": ENT, "from": "2026-11-01", "to": "2026-11-30", "limit": 50},
+    "ledger.export": {
+        "entity_id": ENT,
+        "from": "2026-10-01",
+        "to": "2026-12-31",
+        "format": "datev",
+    },
+    "report.aging": {"entity_id": ENT, "currency": "EUR", "as_of": "2026-11-30"},
 }
 
 WH = "wh_01jd3kb2c3d4e5f6g7h8j9k0m1"

@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from functions.domain.errors import FieldError, ValidationFailed
 from functions.domain.identifiers import NOT_PEPPOL_SCHEMES
+from functions.domain.kinds import is_credit_kind, is_self_billed
 from functions.domain.models import (
     CUSTOMIZATION_IDS,
     DISCOUNT_REASON,
@@ -346,6 +347,38 @@ def effective_buyer_reference(invoice: Invoice) -> str | None:
 # --------------------------------------------------------------------------------------------
 # The document
 # --------------------------------------------------------------------------------------------
+def _customization(invoice: Invoice, fmt: str) -> str:
+    """BT-24: self-billed UBL (not XRechnung) is Peppol Self-Billing 3.0, since Peppol BIS
+    Billing 3.0 forbids type code 389."""
+    if fmt == "ubl" and is_self_billed(invoice.kind):
+        from functions.domain.self_billing import PEPPOL_SELF_BILLING_CUSTOMIZATION
+
+        return PEPPOL_SELF_BILLING_CUSTOMIZATION
+    return CUSTOMIZATION_IDS[fmt]
+
+
+def _profile(invoice: Invoice, fmt: str) -> str | None:
+    """BT-23 (UBL only)."""
+    if fmt == "cii":
+        return None
+    if fmt == "ubl" and is_self_billed(invoice.kind):
+        from functions.domain.self_billing import PEPPOL_SELF_BILLING_PROFILE
+
+        return PEPPOL_SELF_BILLING_PROFILE
+    return PEPPOL_BILLING_PROCESS
+
+
+def _note(invoice: Invoice) -> str | None:
+    """BT-22: a self-billed document states "Self-billing" (art. 226 (10a)) before its notes."""
+    if not is_self_billed(invoice.kind):
+        return invoice.notes
+    from functions.domain.self_billing import self_billing_mention  # imports this module
+
+    language = invoice.buyer.locale if invoice.buyer else None
+    mention = self_billing_mention(language or (invoice.seller.locale if invoice.seller else None))
+    return f"{mention}\n{invoice.notes}" if invoice.notes else mention
+
+
 def build_document(invoice: Invoice, fmt: str, *, type_code: str | None = None) -> Document:
     """The EN 16931 document of a finalized invoice or credit note in format ``fmt``.
 
@@ -360,7 +393,7 @@ def build_document(invoice: Invoice, fmt: str, *, type_code: str | None = None) 
     seller, buyer = invoice.seller, invoice.buyer
     assert seller is not None and buyer is not None and invoice.number and invoice.issue_date
 
-    credit = invoice.kind == "credit_note"
+    credit = is_credit_kind(invoice.kind)
     sign = Decimal(-1) if credit else Decimal(1)
     categories = {line.vat_category for line in invoice.lines}
     outside_scope = "O" in categories  # BR-O-02: no VAT identifiers on such an invoice
@@ -397,8 +430,8 @@ def build_document(invoice: Invoice, fmt: str, *, type_code: str | None = None) 
         means = PAYMENT_MEANS_CODES["not_defined"]
     return Document(
         format=fmt,
-        customization_id=CUSTOMIZATION_IDS[fmt],
-        profile_id=None if fmt == "cii" else PEPPOL_BILLING_PROCESS,
+        customization_id=_customization(invoice, fmt),
+        profile_id=_profile(invoice, fmt),
         type_code=type_code or DOCUMENT_TYPE_CODES[invoice.kind],
         is_credit_note=credit,
         number=invoice.number,
@@ -407,7 +440,7 @@ def build_document(invoice: Invoice, fmt: str, *, type_code: str | None = None) 
         currency=invoice.currency,
         buyer_reference=effective_buyer_reference(invoice),
         po_number=invoice.po_number,
-        note=invoice.notes,
+        note=_note(invoice),
         terms=invoice.terms,
         preceding_number=invoice.original_invoice_number if credit else None,
         delivery_date=delivery_date,

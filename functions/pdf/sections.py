@@ -15,6 +15,9 @@ from typing import Any
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.pdfgen.canvas import Canvas
 
+from functions.domain.kinds import is_credit_kind, is_self_billed
+from functions.domain.self_billing import self_billing_mention
+
 from . import epc_qr
 from . import formatting as fmt
 from .facturx import add_facturx, add_output_intent
@@ -67,7 +70,8 @@ class _Renderer:
         self.lang = fmt.language_of(self.tag)
         self.lab = labels_for(self.lang)
         self.currency = clean(invoice.get("currency") or self.seller.get("currency") or "EUR")
-        self.is_credit = invoice.get("kind") == "credit_note"
+        self.is_credit = is_credit_kind(str(invoice.get("kind") or "invoice"))
+        self.is_self_billed = is_self_billed(str(invoice.get("kind") or "invoice"))
         size = str(self.seller.get("page_size") or "A4").strip().lower()
         self.W, self.H = LETTER if size == "letter" else A4
         self.L = self.MARGIN_X
@@ -598,7 +602,8 @@ class _Renderer:
         layout.place(height + 18, draw)
 
     def _mentions(self) -> list[str]:
-        seen: list[str] = []
+        # a self-billed document says so (VAT Directive art. 226 (10a)), first
+        seen: list[str] = [self_billing_mention(self.lang)] if self.is_self_billed else []
         sources = list(self.inv.get("tax_breakdown") or []) + list(self.inv.get("lines") or [])
         for item in sources:
             if isinstance(item, dict) and item.get("exemption_reason"):

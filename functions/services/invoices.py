@@ -37,6 +37,7 @@ from functions.domain.drafts import (
     update_draft,
 )
 from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.kinds import is_self_billed
 from functions.domain.lifecycle import transition
 from functions.domain.models import (
     STATUSES,
@@ -119,7 +120,8 @@ def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extr
     if isinstance(old_pdf, dict) and isinstance(data.get("pdf"), dict):
         data["pdf"] = {**old_pdf, **data["pdf"]}  # keep blob_key (PdfRef drops it)
     data.update(extra)
-    buyer = data.get("buyer")
+    # the client's frozen copy: the buyer, or the seller of a self-billed document (the supplier)
+    buyer = data.get("seller" if is_self_billed(invoice.kind) else "buyer")
     if isinstance(buyer, dict):
         data["client_name"] = buyer.get("name")
         data["client_email"] = buyer.get("email")
@@ -245,6 +247,8 @@ class InvoiceCreate(_DraftFields):
     lines: LineInputs = Field(default_factory=list)
     #: finalize in the same commit (all or nothing), then send to the client's e-mail
     auto_advance: bool = False
+    #: credit notes come from ``invoice.credit``; a self-billed invoice's client is the supplier
+    kind: Literal["invoice", "self_billed_invoice"] = "invoice"
 
 
 class InvoiceAddLines(Params):
@@ -274,7 +278,9 @@ class InvoiceGet(Params):
 class InvoiceList(ListParams):
     q: str | None = None
     status: str | list[str] | None = None
-    kind: Literal["invoice", "credit_note"] | None = None
+    kind: (
+        Literal["invoice", "credit_note", "self_billed_invoice", "self_billed_credit_note"] | None
+    ) = None
     client_id: str | None = None
     entity_id: str | None = None
     currency: str | None = None
@@ -306,6 +312,12 @@ class InvoiceList(ListParams):
 # --- actions -----------------------------------------------------------------------------------
 
 
+def priced_for_kind(draft: Invoice, kind: str, entity: Entity, client: Client, on: date) -> Invoice:
+    from .invoices_self_billed import priced_for_kind as for_kind
+
+    return for_kind(draft, kind, entity, client, on)
+
+
 @action("invoice.create", InvoiceCreate)
 def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
     """A new ``draft`` with VAT resolved and totals computed by the domain."""
@@ -319,6 +331,7 @@ def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
     draft = draft_invoice(
         changes, entity, client, load_products(ctx, p.lines), invoice_id=invoice_id
     )
+    draft = priced_for_kind(draft, p.kind, entity, client, today(ctx))
     stamp = now_utc(ctx)
     draft = draft.model_copy(update={"created_at": stamp, "updated_at": stamp})
     data = stored_data(draft, None, **_client_fields(client))
@@ -358,6 +371,7 @@ def update_invoice(ctx: Context, p: InvoiceUpdate) -> dict[str, Any]:
         if p.client_id and p.client_id != current.client_id:
             _require_active_client(client)
         updated = update_draft(current, changes, entity, client, products)
+        updated = priced_for_kind(updated, current.kind, entity, client, today(ctx))
         changed = sorted(
             {*changes, *(k for k in ("entity_id", "client_id") if getattr(p, k) is not None)}
         )

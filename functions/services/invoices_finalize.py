@@ -23,9 +23,10 @@ from typing import Any
 
 from pydantic import Field
 
-from functions.domain.credit import apply_credit, build_credit_note
+from functions.domain.credit import build_credit_note, settle_credit
 from functions.domain.drafts import preview
 from functions.domain.finalize import complete_finalize, prepare_finalize, series_counter
+from functions.domain.kinds import is_self_billed
 from functions.domain.models import Entity, Invoice, parse_model
 from functions.webhooks.jobs import complete_pdf_job, stage_pdf_job
 from storage_adapter import Record, Transaction
@@ -51,6 +52,8 @@ from .invoices import (
 from .invoices import (
     INTERNAL_FIELDS as INTERNAL,
 )
+from .invoices_self_billed import finalize_self_billed
+from .ledger import post_entry
 from .registry import Context, Params, action
 
 logger = logging.getLogger("billow.invoices")
@@ -216,6 +219,8 @@ def _finalize_in(
     """
     entity, entity_logo = _seller_of(ctx, draft.entity_id, tx)
     client = load_client(ctx, draft.client_id, tx)
+    if is_self_billed(draft.kind):  # the supplier is the seller: its series, no entity logo
+        return finalize_self_billed(tx, ctx, draft, entity, client), None
     if draft.kind != "credit_note":
         logo_blob = entity_logo
     prepared = prepare_finalize(draft, entity, client, today(ctx))
@@ -261,6 +266,7 @@ def finalize_record(tx: Transaction, ctx: Context, rec: Record) -> Record:
     )
     append_event(tx, ctx, new, "finalized", {"number": final.number, "status": final.status})
     stage_pdf_job(tx, new, now_utc(ctx))
+    post_entry(tx, ctx, "finalize", final)
     return new
 
 
@@ -348,6 +354,7 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
         final, logo_blob = _finalize_in(tx, ctx, note, original_logo)
         final = final.model_copy(update={"updated_at": stamp})
         link = stage_link(tx, ctx, note_id, original_rec.account_id)
+        updated, final = settle_credit(original, final, previous_credit_notes=previous, now=stamp)
         note_rec = tx.put(
             INVOICES,
             note_id,
@@ -362,7 +369,6 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
         append_event(tx, ctx, note_rec, "finalized", {"number": final.number, "status": "open"})
         stage_pdf_job(tx, note_rec, stamp)
 
-        updated = apply_credit(original, final, previous_credit_notes=previous, now=stamp)
         updated = updated.model_copy(update={"updated_at": stamp})
         tx.put(
             INVOICES,
@@ -385,6 +391,7 @@ def credit_invoice(ctx: Context, p: InvoiceCredit) -> dict[str, Any]:
                 "reason": p.reason,
             },
         )
+        post_entry(tx, ctx, "credit", final, before=original, after=updated)
         return note_rec
 
     return present(render_after_commit(ctx, mutate(ctx, run)))

@@ -38,6 +38,7 @@ from .invoices import (
     write_invoice,
 )
 from .invoices_finalize import pdf_bytes
+from .ledger import post_entry
 from .registry import Context, Params, action
 
 logger = logging.getLogger("billow.invoices")
@@ -168,6 +169,7 @@ def record_payment(ctx: Context, p: RecordPayment) -> dict[str, Any]:
         ]
         if after.status == "paid" and before.status != "paid":
             events.append(("paid", {"amount_paid": format(after.amount_paid, "f")}))
+        post_entry(tx, ctx, "payment", after, payment_id)
         return write_invoice(tx, ctx, rec, after, events)
 
     return present(mutate(ctx, run))
@@ -195,6 +197,7 @@ def void_invoice(ctx: Context, p: InvoiceVoid) -> dict[str, Any]:
         voided = invoice.model_copy(
             update={"status": status, "voided_at": now_utc(ctx), "void_reason": p.reason}
         )
+        post_entry(tx, ctx, "void", voided)
         return write_invoice(tx, ctx, rec, voided, [("voided", {"reason": p.reason})])
 
     return present(mutate(ctx, run))
@@ -209,6 +212,7 @@ def mark_uncollectible(ctx: Context, p: InvoiceVoid) -> dict[str, Any]:
         invoice = to_invoice(rec)
         status = transition(invoice.status, "mark_uncollectible", kind=invoice.kind)
         marked = invoice.model_copy(update={"status": status, "uncollectible_at": now_utc(ctx)})
+        post_entry(tx, ctx, "uncollectible", marked)
         return write_invoice(tx, ctx, rec, marked, [("marked_uncollectible", {"reason": p.reason})])
 
     return present(mutate(ctx, run))

@@ -23,6 +23,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from functions.domain.kinds import is_self_billed
 from functions.domain.models import STATUSES
 from functions.domain.money import format_amount
 
@@ -93,6 +94,7 @@ def report_summary(ctx: Context, p: ReportSummary) -> dict[str, Any]:
     """From the invoices' aggregates (kept in each commit), not from the invoices: the cost
     follows the number of statuses, currencies and days, not the account's history."""
     account_id = ctx.require_account()
+    # sales only: a self-billed document is one the entity owes (its payables)
     if p.entity_id:
         load(ctx, ENTITIES, p.entity_id)  # 404 for a missing or foreign entity
     wanted = p.currency.strip().upper() if p.currency else None
@@ -105,7 +107,7 @@ def report_summary(ctx: Context, p: ReportSummary) -> dict[str, Any]:
     status_rows: dict[str, list] = {}
     for _r, group, n, sums in ctx.store.aggregate(INVOICES, "by_status", account_id=account_id):
         entity_id, currency = group[0], str(group[1])
-        if keep(entity_id, currency):
+        if keep(entity_id, currency) and not is_self_billed(str(group[2] or "invoice")):
             status_rows.setdefault(currency, []).append((group, n, sums))
     payment_rows: dict[str, list] = {}
     for _r, group, n, sums in ctx.store.aggregate(

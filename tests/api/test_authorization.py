@@ -56,6 +56,15 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
         "invoice_id": "{invoice}",
         "lines": [{"description": "Work", "quantity": "1", "unit_price": "10.00"}],
     },
+    "invoice.record_refund": {"invoice_id": "{invoice}", "amount": "1.00"},
+    "ledger.entries": {"entity_id": "{entity}"},
+    "ledger.export": {
+        "entity_id": "{entity}",
+        "from": "2026-01-01",
+        "to": "2026-12-31",
+        "format": "csv",
+    },
+    "report.aging": {"entity_id": "{entity}"},
 }
 
 #: Actions whose ``*_id`` parameters are filters (another account's id matches nothing).

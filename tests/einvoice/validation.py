@@ -44,6 +44,8 @@ LAYERS = {
     "cii": ("facturx",),
     "ubl": ("en16931-ubl", "peppol"),
     "xrechnung": ("en16931-ubl", "xrechnung"),
+    # self-billed UBL (Peppol Self-Billing 3.0, whose own rules are not here): EN 16931 only
+    "ubl-en16931": ("en16931-ubl",),
 }
 INVALID_FLAGS = frozenset({"fatal", "error"})
 

@@ -143,6 +143,15 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "invoice.timeline": {"invoice_id": "{credit_note}"},
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "DE"},
+    "invoice.record_refund": {"invoice_id": "{credit_note}", "amount": "1.00"},
+    "ledger.entries": {"entity_id": "{entity}"},
+    "ledger.export": {
+        "entity_id": "{entity}",
+        "from": "2026-01-01",
+        "to": "2026-12-31",
+        "format": "csv",
+    },
+    "report.aging": {"entity_id": "{entity}"},
 }
 
 #: Left out of the valid-request mutations: success would end the session every later example

@@ -53,6 +53,17 @@ function clientFields(c = {}, defaultCountry = "DE") {
       field({ label: "Registration number", name: "registration_number", value: c.registration_number, hint: "BT-47, e.g. the commercial register number." }),
       field({ label: "Phone", name: "phone", type: "tel", value: c.phone }),
     ]),
+    fieldset("Self-billing (this client as a supplier)", [
+      field({
+        label: "Agreement reference",
+        name: "self_billing.agreement_reference",
+        value: c.self_billing?.agreement_reference,
+        placeholder: "SBA-2026-01",
+        hint: "The supplier agreed that you issue its invoices (VAT Directive art. 224).",
+      }),
+      field({ label: "Agreement valid from", name: "self_billing.valid_from", type: "date", value: c.self_billing?.valid_from }),
+      field({ label: "Agreement valid to", name: "self_billing.valid_to", type: "date", value: c.self_billing?.valid_to, hint: "Empty: until further notice." }),
+    ]),
     fieldset("Invoicing", [
       field({ label: "Currency", name: "currency", options: [["", "Company default"], ...CURRENCIES.map((x) => [x, x])], value: c.currency || "" }),
       field({ label: "Language", name: "locale", value: c.locale, placeholder: "en", hint: "Language of invoices and mails." }),
@@ -62,8 +73,18 @@ function clientFields(c = {}, defaultCountry = "DE") {
   ];
 }
 
+/** `self_billing` from its three fields: all empty removes the agreement. */
+function selfBilling(out, original) {
+  const sb = out.self_billing;
+  if (sb && !sb.agreement_reference && !sb.valid_from && !sb.valid_to) {
+    if (original?.self_billing) out.self_billing = null;
+    else delete out.self_billing;
+  }
+  return out;
+}
+
 function clientPayload(values, original = null) {
-  const out = electronicAddress({ ...values }, original);
+  const out = selfBilling(electronicAddress({ ...values }, original), original);
   if (typeof out.payment_terms_days === "string") out.payment_terms_days = Number(out.payment_terms_days);
   return out;
 }

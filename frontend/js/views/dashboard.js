@@ -50,6 +50,48 @@ function statCard(label, value, sub, tone, href) {
   );
 }
 
+const BUCKET_LABELS = { current: "Not yet due", "1-30": "1–30 days late", "31-60": "31–60 days", "61-90": "61–90 days", "90+": "Over 90 days" };
+
+/** Open receivables by days past due (report.aging), in the dashboard's currency. */
+export function agingCard(report, currency) {
+  const block = (report?.currencies || []).find((c) => c.currency === currency);
+  const buckets = report?.buckets || Object.keys(BUCKET_LABELS);
+  return h(
+    "section",
+    { class: "card aging", "aria-label": "Receivables aging" },
+    h("h2", { class: "card-title", text: "Receivables aging" }),
+    block
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "table aging-table" },
+            h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Client" }), ...buckets.map((b) => h("th", { scope: "col", class: "num", text: b })), h("th", { scope: "col", class: "num", text: "Total" }))),
+            h(
+              "tbody",
+              {},
+              block.clients.slice(0, 5).map((c) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", {}, h("a", { href: `#/clients/${encodeURIComponent(c.client_id)}`, text: c.name })),
+                  ...buckets.map((b) => h("td", { class: `num${b !== "current" && Number(c[b]) ? " tone-danger" : ""}`, text: Number(c[b]) ? money(c[b], currency) : "—", title: BUCKET_LABELS[b] })),
+                  h("td", { class: "num", text: money(c.total, currency) }),
+                ),
+              ),
+            ),
+            h(
+              "tfoot",
+              {},
+              h("tr", {}, h("th", { scope: "row", text: "All clients" }), ...buckets.map((b) => h("td", { class: "num", text: money(block.total[b], currency) })), h("td", { class: "num", text: money(block.total.total, currency) })),
+            ),
+          ),
+        )
+      : h("p", { class: "muted", text: `Nothing open in ${currency}.` }),
+  );
+}
+
 let chosenEntity = "";
 
 export async function renderDashboard(main) {
@@ -59,11 +101,12 @@ export async function renderDashboard(main) {
   const entity = ents.find((e) => e.id === chosenEntity) || null;
   const currency = (entity || ents[0])?.currency || "EUR";
   const scope = entity ? { entity_id: entity.id } : {};
-  const [summaryRaw, latest, names, prods] = await Promise.all([
+  const [summaryRaw, latest, names, prods, agingRaw] = await Promise.all([
     call("report.summary", { currency, ...scope }),
     call("invoice.list", { limit: 8, sort_by: "created_at", sort_order: "desc", ...scope }),
     clientNames(),
     products(),
+    call("report.aging", { currency, ...scope }).catch(() => null),
   ]);
   const s = readSummary(summaryRaw || {});
   const cur = s.currency || currency;
@@ -157,6 +200,7 @@ export async function renderDashboard(main) {
       ),
       h("div", { class: "split-side" }, checklist, byStatus),
     ),
+    agingCard(agingRaw, cur),
   );
   return null;
 }

@@ -177,6 +177,33 @@ export async function renderEditor(main, invoiceId, params) {
   const clientOptions = () => [["", "Choose a client…"], ...cls.map((c) => [c.id, c.name])];
   const clientField = field({ label: "Bill to", name: "client_id", required: true, options: clientOptions(), value: inv?.client_id || params?.get("client_id") || "" });
   const addClient = h("button", { type: "button", class: "btn btn-ghost btn-sm" }, icon("plus"), " New client");
+  // Self-billing: the company issues the invoice on behalf of a supplier that agreed to it;
+  // the kind is chosen when the draft is created and fixed afterwards.
+  const kindField = field({
+    label: "Document",
+    name: "kind",
+    options: [
+      ["invoice", "Invoice to a client"],
+      ["self_billed_invoice", "Self-billed invoice (issued for a supplier)"],
+    ],
+    value: inv?.kind || params?.get("kind") || "invoice",
+    hint: "Self-billing: the supplier agreed that you issue its invoices; it is the seller on the document.",
+  });
+  kindField.control.dataset.collect = "no";
+  if (inv) kindField.control.disabled = true;
+  const selfBilled = () => kindField.control.value === "self_billed_invoice";
+  function applyKind() {
+    const label = clientField.querySelector("label");
+    if (label) label.textContent = selfBilled() ? "Supplier (seller)" : "Bill to";
+    const current = clientField.control.value;
+    const eligible = selfBilled() ? cls.filter((c) => c.self_billing) : cls;
+    mount(
+      clientField.control,
+      [["", selfBilled() ? "Choose a supplier with an agreement…" : "Choose a client…"], ...eligible.map((c) => [c.id, c.name])].map(([v, t]) => h("option", { value: v, text: t })),
+    );
+    clientField.control.value = eligible.some((c) => c.id === current) ? current : "";
+    entityField.querySelector("label").textContent = selfBilled() ? "Buyer (your company)" : "From";
+  }
   const currencyField = field({
     label: "Currency",
     name: "currency",
@@ -422,6 +449,7 @@ export async function renderEditor(main, invoiceId, params) {
       client_id: clientField.control.value,
       currency: currency(),
     };
+    if (!inv && selfBilled()) body.kind = "self_billed_invoice";
     for (const [ctl, key] of [
       [issueField.control, "issue_date"],
       [supplyField.control, "supply_date"],
@@ -560,7 +588,7 @@ export async function renderEditor(main, invoiceId, params) {
       for (const el of form.querySelectorAll(".line-error")) el.hidden = true;
       if (created) {
         history.replaceState(null, "", `#/invoices/${encodeURIComponent(inv.id)}/edit`);
-        title.textContent = "Draft invoice";
+        title.textContent = selfBilled() ? "Draft self-billed invoice" : "Draft invoice";
         deleteBtn.hidden = false;
         previewBtn.hidden = false;
       }
@@ -704,6 +732,12 @@ export async function renderEditor(main, invoiceId, params) {
   }
   clientField.control.addEventListener("change", updateClientInfo);
   clientField.control.addEventListener("input", updateClientInfo);
+  kindField.control.addEventListener("change", () => {
+    applyKind();
+    updateClientInfo();
+    changed();
+  });
+  if (selfBilled()) applyKind();
   updateClientInfo();
 
   addClient.addEventListener("click", async () => {
@@ -736,7 +770,7 @@ export async function renderEditor(main, invoiceId, params) {
   });
 
   // ---- actions
-  const title = h("h1", { text: inv ? "Draft invoice" : "New invoice" });
+  const title = h("h1", { text: inv ? (selfBilled() ? "Draft self-billed invoice" : "Draft invoice") : "New invoice" });
   const finalizeBtn = h("button", { type: "button", class: "btn btn-primary" }, icon("check"), " Finalize");
   const previewBtn = h("a", { class: "btn btn-secondary", hidden: !inv, href: inv ? `#/invoices/${encodeURIComponent(inv.id)}` : "#/invoices" , text: "Preview" });
   const deleteBtn = h("button", { type: "button", class: "btn btn-ghost", hidden: !inv }, icon("trash"), " Delete draft");
@@ -795,7 +829,7 @@ export async function renderEditor(main, invoiceId, params) {
     h(
       "section",
       { class: "card editor-parties" },
-      h("div", { class: "party" }, entityField),
+      h("div", { class: "party" }, kindField, entityField),
       h("div", { class: "party" }, h("div", { class: "party-client" }, clientField, addClient), clientInfo),
     ),
     h("section", { class: "card" }, h("h2", { class: "card-title", text: "Details" }), h("div", { class: "grid grid-4" }, issueField, supplyField, dueField, currencyField, poField, buyerRefField, periodStartField, periodEndField)),

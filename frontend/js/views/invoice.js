@@ -7,11 +7,13 @@ import { clients, entities, invalidate, navigate } from "../state.js";
 import { badge, button, confirmDialog, describeError, field, loading, openDialog, toast, withBusy } from "../ui.js";
 
 const OPEN_LIKE = new Set(["open", "sent", "overdue"]);
+const CREDIT_KINDS = new Set(["credit_note", "self_billed_credit_note"]);
+const SELF_BILLED = new Set(["self_billed_invoice", "self_billed_credit_note"]);
 
 /** Which actions the invoice's status allows (the server has the last word). */
 export function allowedActions(inv) {
   const st = inv.status;
-  const isCredit = inv.kind === "credit_note";
+  const isCredit = CREDIT_KINDS.has(inv.kind);
   const hasPayments = (inv.payments || []).length > 0 || !isZero(inv.amount_paid);
   const a = new Set();
   if (st === "draft") {
@@ -21,10 +23,12 @@ export function allowedActions(inv) {
   a.add("pdf");
   if (isCredit) {
     if (st !== "void") a.add("send");
+    if (Number(inv.refund_due || 0) > 0) a.add("refund");
     return a;
   }
   a.add("duplicate");
-  if (OPEN_LIKE.has(st)) a.add("send").add("payment").add("uncollectible");
+  if (OPEN_LIKE.has(st)) a.add("send").add("payment");
+  if (OPEN_LIKE.has(st) && !SELF_BILLED.has(inv.kind)) a.add("uncollectible"); // the entity owes a self-billed one
   if (OPEN_LIKE.has(st) && !hasPayments) a.add("void");
   if (st === "uncollectible") a.add("payment");
   if (["open", "sent", "overdue", "paid", "uncollectible"].includes(st)) a.add("credit");
@@ -177,7 +181,8 @@ export async function renderInvoice(main, id) {
   const entity = ents.find((e) => e.id === inv.entity_id);
   const buyer = inv.buyer || client;
   const seller = inv.seller || entity;
-  const isCredit = inv.kind === "credit_note";
+  const isCredit = CREDIT_KINDS.has(inv.kind);
+  const isSelfBilled = SELF_BILLED.has(inv.kind);
   const allowed = allowedActions(inv);
   const reload = () => navigate(`#/invoices/${encodeURIComponent(inv.id)}`);
 
@@ -297,7 +302,31 @@ export async function renderInvoice(main, id) {
     });
     actions.push(b);
   }
-  if (allowed.has("duplicate")) {
+  if (allowed.has("refund")) {
+    const b = button("Record refund", { variant: "primary" });
+    b.dataset.action = "refund";
+    b.addEventListener("click", async () => {
+      const res = await openDialog({
+        title: isSelfBilled ? "Record the refund from the supplier" : "Record a refund to the client",
+        body: h(
+          "div",
+          { class: "grid" },
+          field({ label: `Amount (${cur})`, name: "amount", value: inv.refund_due, required: true, attrs: { inputmode: "decimal" }, hint: `Owed: ${money(inv.refund_due, cur)}` }),
+          field({ label: "Paid on", name: "paid_on", type: "date", value: today() }),
+          field({ label: "Method", name: "method", options: [["bank_transfer", "Bank transfer"], ["card", "Card"], ["cash", "Cash"], ["other", "Other"]] }),
+          field({ label: "Reference", name: "reference" }),
+        ),
+        submitLabel: "Record refund",
+        onSubmit: (_f, v) => call("invoice.record_refund", { invoice_id: inv.id, ...v }, { idempotent: true }),
+      });
+      if (res) {
+        toast(isZero(res.refund_due) ? "Refund settled" : `Refund recorded · ${money(res.refund_due, cur)} still owed`, "success");
+        reload();
+      }
+    });
+    actions.push(b);
+  }
+  if (allowed.has("duplicate") && !isSelfBilled) {
     const b = button("Duplicate");
     b.dataset.action = "duplicate";
     b.addEventListener("click", () =>
@@ -426,13 +455,15 @@ export async function renderInvoice(main, id) {
   }
 
   // ---- content
-  const titleText = `${isCredit ? "Credit note" : "Invoice"} ${inv.number || "(draft)"}`;
+  const kindName = isCredit ? (isSelfBilled ? "Self-billed credit note" : "Credit note") : isSelfBilled ? "Self-billed invoice" : "Invoice";
+  const titleText = `${kindName} ${inv.number || "(draft)"}`;
   const amounts = h(
     "section",
     { class: "amounts", "aria-label": "Amounts" },
     amountCard("Total", money(inv.total, cur)),
     !isCredit ? amountCard("Paid", money(inv.amount_paid, cur), "tone-success") : null,
     !isCredit && !isZero(inv.credited_amount) ? amountCard("Credited", money(inv.credited_amount, cur)) : null,
+    isCredit && !isZero(inv.refund_due || "0") ? amountCard(isSelfBilled ? "Refund owed to you" : "Refund due", money(inv.refund_due, cur), "tone-danger") : null,
     !isCredit ? amountCard("Amount due", ["void", "credited"].includes(inv.status) ? "—" : money(inv.amount_due, cur), OPEN_LIKE.has(inv.status) && !isZero(inv.amount_due) ? (inv.status === "overdue" ? "tone-danger" : "tone-primary") : "") : null,
     amountCard(inv.status === "draft" ? "Due" : "Due date", date(inv.due_date)),
   );
@@ -563,7 +594,7 @@ export async function renderInvoice(main, id) {
         { class: "page-title" },
         h("a", { href: "#/invoices", class: "back-link" }, icon("back"), " Invoices"),
         h("div", { class: "title-row" }, h("h1", { text: titleText }), badge(inv.status, inv.kind), viewedBadge(inv)),
-        h("p", { class: "muted", text: buyer?.name ? `${buyer.name}${inv.issue_date ? ` · issued ${date(inv.issue_date)}` : ""}` : "" }),
+        h("p", { class: "muted", text: (isSelfBilled ? seller : buyer)?.name ? `${(isSelfBilled ? seller : buyer).name}${inv.issue_date ? ` · issued ${date(inv.issue_date)}` : ""}` : "" }),
         original,
       ),
       h("div", { class: "page-actions" }, moreMenu(more), actions),
@@ -575,7 +606,7 @@ export async function renderInvoice(main, id) {
       h(
         "div",
         { class: "split-main" },
-        h("section", { class: "card doc" }, h("div", { class: "parties" }, partyBlock("From", seller), partyBlock("Bill to", buyer)), meta, linesTable, inv.notes ? h("p", { class: "notes", text: inv.notes }) : null),
+        h("section", { class: "card doc" }, h("div", { class: "parties" }, partyBlock(isSelfBilled ? "Seller (supplier)" : "From", seller), partyBlock(isSelfBilled ? "Buyer (you)" : "Bill to", buyer)), isSelfBilled ? h("p", { class: "tag self-billing", text: "Self-billing" }) : null, meta, linesTable, inv.notes ? h("p", { class: "notes", text: inv.notes }) : null),
         payments,
       ),
       h("div", { class: "split-side" }, timelineCard),

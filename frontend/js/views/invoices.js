@@ -18,7 +18,9 @@ const COLUMNS = [
 
 /** Name of the buyer of an invoice: frozen copy first, then the client list. */
 export function buyerName(inv, names) {
-  return inv.buyer?.name || names.get(inv.client_id) || "—";
+  // a self-billed document's client is its seller (the supplier)
+  const party = String(inv.kind || "").startsWith("self_billed") ? inv.seller : inv.buyer;
+  return party?.name || names.get(inv.client_id) || "—";
 }
 
 /**
@@ -57,6 +59,7 @@ export function invoiceTable(items, names, sort = null, onSort = null) {
         { class: "cell-number" },
         h("a", { href, text: inv.number || "Draft" }),
         inv.kind === "credit_note" ? h("span", { class: "tag", text: "Credit note" }) : null,
+        String(inv.kind || "").startsWith("self_billed") ? h("span", { class: "tag", text: "Self-billed" }) : null,
       ),
       h("td", { class: "cell-client", text: buyerName(inv, names) }),
       h("td", { text: date(inv.issue_date) }),
