@@ -62,6 +62,7 @@ SERVICE_FIELDS = (
     "reminder_level",
     "reminder_claim",
     "duplicate_of",
+    "recurring_id",
 )
 #: Service fields that are bookkeeping, not part of the representation.
 INTERNAL_FIELDS = frozenset({"reminder_claim"})
