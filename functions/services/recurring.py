@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from functions.domain.drafts import draft_invoice
 from functions.domain.errors import FieldError, ValidationFailed
@@ -136,6 +136,16 @@ def _record_event(
 # --- parameters --------------------------------------------------------------------------------
 
 
+#: Dates a schedule may name (its periods are computed years ahead).
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _in_range(value: date | None) -> date | None:
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise ValueError(f"must lie between {EARLIEST} and {LATEST}")
+    return value
+
+
 class _Fields(Params):
     currency: str | None = None
     interval_count: int | None = Field(default=None, ge=1, le=520)
@@ -145,6 +155,8 @@ class _Fields(Params):
     notes: str | None = Field(default=None, max_length=5000)
     terms: str | None = Field(default=None, max_length=5000)
     metadata: dict[str, str] | None = None
+
+    _dates = field_validator("end_date", "start_date", check_fields=False)(_in_range)
 
 
 class RecurringCreate(_Fields):
@@ -188,8 +200,9 @@ class RecurringList(ListParams):
 def _priced(ctx: Context, data: dict[str, Any], entity: Entity, client: Client) -> dict[str, Any]:
     """Check the lines by building the invoice they make (422 names ``lines[i].field``) and
     return the schedule's preview amounts and currency."""
+    fields = {k: data.get(k) for k in ("lines", "currency", "notes", "terms", "metadata")}
     draft = draft_invoice(
-        {"lines": data["lines"], "currency": data.get("currency")},
+        {k: v for k, v in fields.items() if v is not None},
         entity,
         client,
         load_products(ctx, data["lines"]),
