@@ -13,19 +13,15 @@
 Late periods (downtime) are issued with the run's day as their issue date, and always with
 their own period (BG-14).
 
-Test hook: ``BILLOW_DAILY_PAUSE_AFTER=N`` with ``BILLOW_DAILY_PAUSE_SIGNAL=FILE`` makes the run
-write ``FILE`` after its N-th issued invoice is committed (before it is mailed) and then wait
-for ever, so that a test can kill the process at that exact point (no timing race).
+:func:`after_commit` is called after each committed invoice, before it is mailed: a test
+replaces it to stop the run there and kill the process at that exact point (no timing race).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import time
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from storage_adapter import Filter, Store
@@ -58,14 +54,9 @@ def _due_schedules(store: Store, today: date) -> list[Any]:
     ).items
 
 
-def _pause_hook(issued: int) -> None:
-    after = os.environ.get("BILLOW_DAILY_PAUSE_AFTER")
-    signal_file = os.environ.get("BILLOW_DAILY_PAUSE_SIGNAL")
-    if not after or not signal_file or issued != int(after):
-        return
-    Path(signal_file).write_text(str(os.getpid()))
-    while True:  # until the test kills this process
-        time.sleep(3600)
+def after_commit(issued: int) -> None:
+    """Called after each invoice this run committed, before it is mailed (``issued``: how many
+    so far). Does nothing; tests replace it to stop a run at that exact point."""
 
 
 def _send(day: Any, issue_key: str) -> str:
@@ -138,7 +129,7 @@ def run_recurring(day: Any) -> dict[str, Any]:
         if issued is None:
             continue
         counts["issued"] += 1
-        _pause_hook(counts["issued"])
+        after_commit(counts["issued"])
         if issued["finalize_error"]:
             counts["finalize_failed"] += 1
         if issued["finalized"]:

@@ -111,18 +111,33 @@ def schedule_of(data: dict[str, Any]) -> Schedule:
     )
 
 
-def _stage_webhook(tx: Transaction, ctx: Context, rec: Record, type_: str) -> None:
-    """The ``recurring.*`` webhook event of this change, in the same commit."""
-    from functions.webhooks.worker import stage_event
+#: The webhook outbox (``functions.webhooks.worker.EVENTS``; that module is not imported here,
+#: so the API and the daily function load no delivery code).
+WEBHOOK_EVENTS = "webhook_events"
 
-    stage_event(
-        tx,
-        event_id=new_id("evt"),
-        object_name="recurring",
-        timeline_type=type_,
-        record=rec,
-        representation=present(rec),
-        at=now_utc(ctx),
+
+def _stage_webhook(tx: Transaction, ctx: Context, rec: Record, type_: str) -> None:
+    """The ``recurring.*`` webhook event of this change, in the same commit (the envelope of
+    :func:`functions.webhooks.events.build_event`, ``pending`` for the delivery worker)."""
+    from functions.webhooks.events import build_event, event_body, webhook_type
+
+    published = webhook_type("recurring", type_)
+    if published is None or rec.account_id is None:
+        return
+    event_id = new_id("evt")
+    envelope = build_event(
+        event_id=event_id,
+        event_type=published,
+        account_id=rec.account_id,
+        record=present(rec),
+        created_at=now_utc(ctx),
+    )
+    tx.put(
+        WEBHOOK_EVENTS,
+        event_id,
+        {**envelope, "body": event_body(envelope), "status": "pending"},
+        account_id=rec.account_id,
+        expected_version=0,
     )
 
 

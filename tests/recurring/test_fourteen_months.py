@@ -4,8 +4,9 @@ after an invoice was committed, before it was mailed) and 10 days of downtime â€
 one invoice per period of every schedule, with gapless numbers, and mails each issued invoice
 once.
 
-The kill is deterministic: ``BILLOW_DAILY_PAUSE_AFTER=1`` makes the run write a signal file
-after its first committed invoice and wait; the test waits for that file, then kills.
+The kill is deterministic: the run is started through ``pausing_daily.py``, which makes it write
+a signal file after its first committed invoice and wait; the test waits for that file, then
+kills.
 """
 
 from __future__ import annotations
@@ -84,12 +85,13 @@ def daily(data_dir: Path, day: date, **env: str) -> dict[str, Any]:
 def killed_run(data_dir: Path, day: date, signal_file: Path) -> None:
     """A run stopped by SIGKILL right after its first invoice was committed."""
     proc = subprocess.Popen(
-        [*BILLOW, "daily", "--today", day.isoformat(), "--data-dir", str(data_dir)],
-        env={
-            **os.environ,
-            "BILLOW_DAILY_PAUSE_AFTER": "1",
-            "BILLOW_DAILY_PAUSE_SIGNAL": str(signal_file),
-        },
+        [
+            sys.executable,
+            str(Path(__file__).with_name("pausing_daily.py")),
+            "1",
+            str(signal_file),
+            *["daily", "--today", day.isoformat(), "--data-dir", str(data_dir)],
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
