@@ -103,7 +103,7 @@ def _send(day: Any, issue_key: str) -> str:
 def run_recurring(day: Any) -> dict[str, Any]:
     """Issue every due period of every active schedule; returns counts."""
     from functions.services.invoices_finalize import render_after_commit
-    from functions.services.recurring import ISSUES, issue_period, schedule_of
+    from functions.services.recurring import ISSUES, issue_period, record_failure, schedule_of
 
     counts = {"issued": 0, "finalized": 0, "sent": 0, "finalize_failed": 0, "errors": 0}
     unsent = day.store.query(ISSUES, account_id=None, filters=[Filter("status", "eq", "to_send")])
@@ -122,9 +122,14 @@ def run_recurring(day: Any) -> dict[str, Any]:
         ctx = _context(day, account_id)
         try:
             issued = issue_period(ctx, recurring_id, day.today)
-        except Exception:
+        except Exception as exc:
             logger.exception("issuing recurring %s failed", recurring_id)
             counts["errors"] += 1
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            try:
+                record_failure(ctx, recurring_id, day.today, str(message))
+            except Exception:
+                logger.exception("recording the failure of recurring %s failed", recurring_id)
             continue
         if issued is None:
             continue

@@ -76,6 +76,7 @@ RECURRING_FIELDS = frozenset(
         "next_date",
         "issued_count",
         "last_invoice_id",
+        "last_error",
         "subtotal",
         "tax_total",
         "total",
@@ -286,6 +287,7 @@ def create_recurring(ctx: Context, p: RecurringCreate) -> dict[str, Any]:
         "metadata": dict(p.metadata or {}),
         "issued_count": 0,
         "last_invoice_id": None,
+        "last_error": None,
         "created_at": stamp,
         "updated_at": stamp,
         "paused_at": None,
@@ -565,6 +567,7 @@ def issue_period(ctx: Context, recurring_id: str, today: date) -> dict[str, Any]
             **rec.data,
             "issued_count": int(rec.data.get("issued_count") or 0) + 1,
             "last_invoice_id": invoice_id,
+            "last_error": None,
             "updated_at": ctx.timestamp,
         }
         data = _advance(data, index + 1, ctx.timestamp)
@@ -593,3 +596,32 @@ def issue_period(ctx: Context, recurring_id: str, today: date) -> dict[str, Any]
         return ctx.store.transaction(run)
     except VersionConflict:  # another run issued this period meanwhile
         return None
+
+
+def record_failure(ctx: Context, recurring_id: str, today: date, message: str) -> bool:
+    """Keep why the due period could not be issued on the schedule (``last_error``) and its
+    timeline (``issue_failed``), once per day; the period stays due and the next run tries
+    again. Returns whether it was recorded now."""
+
+    def run(tx: Transaction) -> bool:
+        rec = tx.get(RECURRING, recurring_id)
+        if rec is None or rec.account_id != ctx.account_id:
+            return False
+        previous = rec.data.get("last_error") or {}
+        if previous.get("date") == today.isoformat():
+            return False
+        error = {"date": today.isoformat(), "message": message[:1000]}
+        new = tx.put(
+            RECURRING,
+            rec.key,
+            {**rec.data, "last_error": error},
+            account_id=rec.account_id,
+            expected_version=rec.version,
+        )
+        tx.append(stream(new.key), event(ctx, "issue_failed", error))
+        return True
+
+    try:
+        return bool(ctx.store.transaction(run))
+    except VersionConflict:
+        return False

@@ -178,3 +178,33 @@ def test_webhook_events_are_staged_in_the_same_commit(ctx, ids) -> None:
     events = ctx.store.query("webhook_events", account_id=ctx.account_id).items
     assert sorted(e.data["type"] for e in events) == ["recurring.created", "recurring.paused"]
     assert all(e.data["data"]["object"]["id"] == rec["id"] for e in events)
+
+
+def test_a_period_that_cannot_be_issued_is_reported_and_retried(ctx, ids, tmp_path) -> None:
+    outbox = tmp_path / "outbox"
+    product = act(ctx, "product.create", name="Hosting", unit_price="30", currency="EUR")
+    rec = act(
+        ctx,
+        "recurring.create",
+        **ids,
+        lines=[{"product_id": product["id"], "quantity": "2"}],
+        interval="month",
+        start_date="2026-12-01",
+    )
+    act(ctx, "product.archive", product_id=product["id"])
+    for _ in range(2):  # reported once a day, however often the run is repeated
+        result = daily(ctx, "2026-12-01", outbox)["jobs"]["recurring"]
+        assert (result["issued"], result["errors"]) == (0, 1)
+    failed = act(ctx, "recurring.get", recurring_id=rec["id"])
+    assert failed["next_date"] == "2026-12-01" and failed["issued_count"] == 0
+    assert failed["last_error"]["date"] == "2026-12-01"
+    assert "lines[0].product_id" in failed["last_error"]["message"]
+    events = act(ctx, "recurring.timeline", recurring_id=rec["id"])["events"]
+    assert [e["type"] for e in events] == ["created", "issue_failed"]
+
+    act(ctx, "recurring.update", recurring_id=rec["id"], lines=LINES)
+    assert daily(ctx, "2026-12-02", outbox)["jobs"]["recurring"]["issued"] == 1
+    fixed = act(ctx, "recurring.get", recurring_id=rec["id"])
+    assert fixed["last_error"] is None and fixed["next_date"] == "2027-01-01"
+    invoice = act(ctx, "invoice.get", invoice_id=fixed["last_invoice_id"])
+    assert invoice["period"] == {"start": "2026-12-01", "end": "2026-12-31"}

@@ -22,6 +22,7 @@ const EVENT_LABELS = {
   cancelled: "Cancelled",
   ended: "Ended (last period issued)",
   invoice_issued: "Invoice issued",
+  issue_failed: "Invoice could not be issued",
 };
 
 function statusBadge(status) {
@@ -334,7 +335,7 @@ export async function renderRecurring(main, id) {
           "li",
           { class: `event event-${e.type}` },
           h("span", { class: "event-dot", "aria-hidden": "true" }),
-          h("div", {}, h("p", { class: "event-title", text: EVENT_LABELS[e.type] || e.type }), e.data?.period ? h("p", { class: "small", text: `${date(e.data.period.start)} – ${date(e.data.period.end)}` }) : null, h("p", { class: "muted small", text: dateTime(e.at) })),
+          h("div", {}, h("p", { class: "event-title", text: EVENT_LABELS[e.type] || e.type }), e.data?.period ? h("p", { class: "small", text: `${date(e.data.period.start)} – ${date(e.data.period.end)}` }) : null, e.type === "issue_failed" ? h("p", { class: "small", text: e.data.message }) : null, h("p", { class: "muted small", text: dateTime(e.at) })),
         ),
       ),
     ),
@@ -353,6 +354,13 @@ export async function renderRecurring(main, id) {
       ),
       h("div", { class: "page-actions" }, actions),
     ),
+    rec.last_error
+      ? h(
+          "p",
+          { class: "banner banner-warning", role: "alert", id: "issue-error" },
+          `The invoice due ${date(rec.next_date)} could not be issued (${date(rec.last_error.date)}): ${rec.last_error.message}. Fix the schedule; the next daily run tries again.`,
+        )
+      : null,
     h(
       "div",
       { class: "split" },
