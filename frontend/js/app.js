@@ -11,6 +11,7 @@ import { renderEditor } from "./views/editor.js";
 import { renderInvoice } from "./views/invoice.js";
 import { renderInvoices } from "./views/invoices.js";
 import { renderProducts } from "./views/products.js";
+import { renderRecurring, renderRecurringEditor, renderRecurringList } from "./views/recurring.js";
 import { renderSettings } from "./views/settings.js";
 import { renderSetup } from "./views/setup.js";
 import { renderSignIn } from "./views/signin.js";
@@ -23,6 +24,7 @@ let shell = null;
 const NAV = [
   ["dashboard", "Dashboard", "#/dashboard", "dashboard"],
   ["invoices", "Invoices", "#/invoices", "invoices"],
+  ["recurring", "Recurring", "#/recurring", "recurring"],
   ["clients", "Clients", "#/clients", "clients"],
   ["products", "Products", "#/products", "products"],
   ["settings", "Settings", "#/settings", "settings"],
@@ -150,6 +152,10 @@ async function render() {
     else if (section === "invoices") leave = await renderInvoices(view, params);
     else if (section === "clients" && parts[1]) leave = await renderClient(view, parts[1]);
     else if (section === "clients") leave = await renderClients(view, params);
+    else if (section === "recurring" && parts[1] === "new") leave = await renderRecurringEditor(view, null);
+    else if (section === "recurring" && parts[1] && parts[2] === "edit") leave = await renderRecurringEditor(view, parts[1]);
+    else if (section === "recurring" && parts[1]) leave = await renderRecurring(view, parts[1]);
+    else if (section === "recurring") leave = await renderRecurringList(view);
     else if (section === "products") leave = await renderProducts(view);
     else if (section === "settings") leave = await renderSettings(view, parts[1] || "entities", parts[2]);
     else if (section === "webhooks") leave = await renderWebhooks(view, parts[1] || null);

@@ -139,3 +139,26 @@ EXAMPLES.update(
         "webhook.redeliver": {"webhook_id": WH, "event_id": EVT},
     }
 )
+
+REC = "rec_01jd3kb2c3d4e5f6g7h8j9k0m1"
+EXAMPLES.update(
+    {
+        "recurring.create": {
+            "entity_id": ENT,
+            "client_id": CLI,
+            "lines": [{"description": "Hosting and support", "quantity": "1", "unit_price": "490"}],
+            "interval": "month",
+            "start_date": "2027-01-01",
+            "count": 12,
+            "auto_advance": True,
+            "metadata": {"contract": "SLA-2027"},
+        },
+        "recurring.update": {"recurring_id": REC, "version": 2, "notes": "Thank you!"},
+        "recurring.get": {"recurring_id": REC},
+        "recurring.list": {"status": "active", "sort_by": "next_date", "sort_order": "asc"},
+        "recurring.pause": {"recurring_id": REC},
+        "recurring.resume": {"recurring_id": REC},
+        "recurring.cancel": {"recurring_id": REC},
+        "recurring.timeline": {"recurring_id": REC},
+    }
+)

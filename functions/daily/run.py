@@ -244,3 +244,12 @@ def run_daily(
         return result
     finally:
         release(store, me)
+
+
+def _recurring(day: Day) -> dict[str, Any]:
+    from functions.daily.recurring import run_recurring
+
+    return run_recurring(day)
+
+
+JOBS.append(Job("recurring", _recurring))

@@ -37,13 +37,14 @@ def today_from_event(event: Any, now: datetime | None = None) -> date:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from functions.api.runtime import render_pdf
     from functions.mail.transport import get_mailer
     from storage_adapter import open_store
 
     today = today_from_event(event)
     store = open_store()
     try:
-        result = run_daily(store, today, {"mailer": get_mailer()})
+        result = run_daily(store, today, {"mailer": get_mailer(), "pdf": render_pdf})
     finally:
         store.close()
     logger.info("daily run finished", extra=result)

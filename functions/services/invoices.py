@@ -72,6 +72,7 @@ SERVICE_FIELDS = (
     "duplicate_of",
     "hosted_link_version",
     "viewed_at",
+    "recurring_id",
 )
 
 #: Every field ``invoice.get``/``invoice.list`` may project with ``fields``.

@@ -46,6 +46,18 @@ INVOICE_EVENTS: dict[str, str] = {
 #: exist"): add their maps here and every other part follows.
 PUBLISHED: dict[str, dict[str, str]] = {"invoice": INVOICE_EVENTS}
 
+#: Timeline events of a recurring schedule (``recurring:<id>``) that are published.
+RECURRING_EVENTS: dict[str, str] = {
+    "created": "recurring.created",
+    "updated": "recurring.updated",
+    "paused": "recurring.paused",
+    "resumed": "recurring.resumed",
+    "cancelled": "recurring.cancelled",
+    "ended": "recurring.ended",
+    "invoice_issued": "recurring.invoice_issued",
+}
+PUBLISHED["recurring"] = RECURRING_EVENTS
+
 #: Every webhook event type, in contract order.
 EVENT_TYPES: tuple[str, ...] = tuple(t for events in PUBLISHED.values() for t in events.values())
 

@@ -65,10 +65,30 @@ ID_ACTIONS: dict[str, dict[str, Any]] = {
         "format": "csv",
     },
     "report.aging": {"entity_id": "{entity}"},
+    "recurring.create": {
+        "entity_id": "{entity}",
+        "client_id": "{client}",
+        "lines": [{"description": "Work", "quantity": "1", "unit_price": "10.00"}],
+        "interval": "month",
+        "start_date": "2027-01-01",
+    },
+    "recurring.update": {"recurring_id": "{recurring}", "version": 1, "notes": "mine"},
+    "recurring.get": {"recurring_id": "{recurring}"},
+    "recurring.pause": {"recurring_id": "{recurring}"},
+    "recurring.resume": {"recurring_id": "{recurring}"},
+    "recurring.cancel": {"recurring_id": "{recurring}"},
+    "recurring.timeline": {"recurring_id": "{recurring}"},
 }
 
 #: Actions whose ``*_id`` parameters are filters (another account's id matches nothing).
-FILTER_ACTIONS = {"invoice.list", "report.summary", "client.list", "product.list", "entity.list"}
+FILTER_ACTIONS = {
+    "invoice.list",
+    "report.summary",
+    "client.list",
+    "product.list",
+    "entity.list",
+    "recurring.list",
+}
 
 MISSING = {
     "entity": "ent_01zzzzzzzzzzzzzzzzzzzzzzzz",
@@ -77,6 +97,7 @@ MISSING = {
     "invoice": "inv_01zzzzzzzzzzzzzzzzzzzzzzzz",
     "apikey": "key_01zzzzzzzzzzzzzzzzzzzzzzzz",
     "webhook": "wh_01zzzzzzzzzzzzzzzzzzzzzzzz",
+    "recurring": "rec_01zzzzzzzzzzzzzzzzzzzzzzzz",
 }
 
 
@@ -124,6 +145,18 @@ def victim(api_env: Path, other_key: str, monkeypatch: pytest.MonkeyPatch) -> di
         )
         assert status == 200, inv
         ids["invoice"] = inv["id"]
+    if "recurring.create" in load_all():
+        status, rec, _ = call(
+            "recurring.create",
+            key=other_key,
+            entity_id=ids["entity"],
+            client_id=ids["client"],
+            lines=[{"description": "Work", "quantity": "1", "unit_price": "10.00"}],
+            interval="month",
+            start_date="2027-01-01",
+        )
+        assert status == 200, rec
+        ids["recurring"] = rec["id"]
     return ids
 
 

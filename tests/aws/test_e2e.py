@@ -584,3 +584,84 @@ def test_verify_vat_has_the_vies_function_ask_vies(stack: Deployment, vies):
     assert name == f"{STACK}-vies"
     assert event["vat_number"].endswith("004495445B01")
     assert len(vies.requests) == 1
+
+
+def test_daily_run_issues_recurring_invoices_through_the_pdf_function(
+    stack: Deployment, monkeypatch
+):
+    """The scheduled daily function, configured as deployed, issues an auto-advance schedule's
+    due period: finalized in the issuing commit, its PDF rendered by the PDF function, mailed
+    through SES; the rerun the same day issues and sends nothing."""
+    import functions.pdf.handler
+    from functions.overdue.handler import lambda_handler as daily_handler
+    from functions.pdf.handler import lambda_handler as pdf_handler
+
+    monkeypatch.setattr(functions.pdf.handler, "_store", None)
+    with LambdaLookalike({f"{STACK}-pdf": pdf_handler}) as lambda_api:
+        call = functools.partial(api, stack, lambda_endpoint=lambda_api.endpoint)
+        email_address = f"cem-{uuid.uuid4().hex[:8]}@example.com"
+        ok(call, "auth.login", email=email_address)
+        (mail,) = stack.mails_to(email_address)
+        token = re.search(r"[?&]token=([A-Za-z0-9_\-]+)", text_of(mail)).group(1)
+        key = ok(call, "auth.verify", token=token)["key"]
+        entity = ok(
+            call,
+            "entity.create",
+            key,
+            name="Acme GmbH",
+            address={
+                "line1": "Hauptstr. 1",
+                "postal_code": "10115",
+                "city": "Berlin",
+                "country": "DE",
+            },
+            vat_number="DE136695976",
+            default_vat_rate="19",
+            bank={"iban": "DE89370400440532013000", "bic": "DEUTDEFF"},
+        )
+        client_email = f"ap-{uuid.uuid4().hex[:8]}@kunde.example"
+        client = ok(
+            call,
+            "client.create",
+            key,
+            name="Kunde AG",
+            email=client_email,
+            address={
+                "line1": "Markt 5",
+                "postal_code": "80331",
+                "city": "München",
+                "country": "DE",
+            },
+        )
+        schedule = ok(
+            call,
+            "recurring.create",
+            key,
+            entity_id=entity["id"],
+            client_id=client["id"],
+            lines=[{"description": "Wartung", "quantity": "1", "unit_price": "300.00"}],
+            interval="month",
+            start_date="2027-01-31",
+            auto_advance=True,
+        )
+
+        event = {"time": "2027-03-01T07:00:00Z", "source": "aws.scheduler"}  # Jan 31 and Feb 28
+        stack.run_as("OverdueFunction", lambda_api.endpoint)
+        counts = daily_handler(event, LocalContext("daily-1"))["jobs"]["recurring"]
+        assert (counts["issued"], counts["finalized"], counts["sent"]) == (2, 2, 2)
+        stack.run_as("OverdueFunction", lambda_api.endpoint)
+        again = daily_handler(event, LocalContext("daily-2"))["jobs"]["recurring"]
+        assert (again["issued"], again["sent"]) == (0, 0)
+
+        invoices = ok(call, "invoice.list", key, sort_by="number", sort_order="asc")["items"]
+        assert [(i["number"], i["status"], i["period"]) for i in invoices] == [
+            ("INV-2027-0001", "sent", {"start": "2027-01-31", "end": "2027-02-27"}),
+            ("INV-2027-0002", "sent", {"start": "2027-02-28", "end": "2027-03-30"}),
+        ]
+        assert {i["recurring_id"] for i in invoices} == {schedule["id"]}
+        assert sorted(e["invoice"]["id"] for _, e in lambda_api.invocations) == sorted(
+            i["id"] for i in invoices
+        )
+        assert len(stack.mails_to(client_email)) == 2
+        after = ok(call, "recurring.get", key, recurring_id=schedule["id"])
+        assert (after["next_date"], after["issued_count"]) == ("2027-03-31", 2)

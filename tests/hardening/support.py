@@ -79,6 +79,9 @@ def seed_account(email: str, data_dir: Path) -> Account:
     ok("invoice.finalize", session, invoice_id=credited)
     ids["credit_note"] = ok("invoice.credit", session, invoice_id=credited, reason="x")["id"]
     ids["credited"] = credited
+    ids["recurring"] = ok(
+        "recurring.create", session, **common, interval="month", start_date="2027-01-01"
+    )["id"]
     return acct
 
 
@@ -152,6 +155,23 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "format": "csv",
     },
     "report.aging": {"entity_id": "{entity}"},
+    "recurring.create": {
+        "entity_id": "{entity}",
+        "client_id": "{client}",
+        "lines": LINES,
+        "interval": "month",
+        "interval_count": 2,
+        "start_date": "2027-01-31",
+        "count": 6,
+        "metadata": {"k": "v"},
+    },
+    "recurring.update": {"recurring_id": "{recurring}", "version": 1, "notes": "n", "count": 3},
+    "recurring.get": {"recurring_id": "{recurring}", "fields": ["id", "next_date"]},
+    "recurring.list": {"status": "active", "sort_by": "next_date"},
+    "recurring.pause": {"recurring_id": "{recurring}"},
+    "recurring.resume": {"recurring_id": "{recurring}"},
+    "recurring.cancel": {"recurring_id": "{recurring}"},
+    "recurring.timeline": {"recurring_id": "{recurring}"},
 }
 
 #: Left out of the valid-request mutations: success would end the session every later example

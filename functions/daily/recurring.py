@@ -1,0 +1,145 @@
+"""The daily run's recurring job: issue every period that fell due up to today, once.
+
+1. **send what a crash left unsent** — an ``auto_advance`` invoice is finalized in the commit
+   that issues it; it is mailed afterwards. Its marker (``recurring_issues``) stays
+   ``to_send`` until the mail is recorded, so a run killed in between sends it on the next run
+   (unless the invoice already shows ``sent_at``).
+2. **issue** — the due periods of every active schedule, oldest period first across schedules
+   (so invoice numbers follow the periods' order), each by
+   :func:`functions.services.recurring.issue_period`: one commit per period that creates the
+   invoice, the create-only marker ``<schedule id>:<period start>`` and the schedule's next
+   period. Days of downtime are caught up in one run; a rerun finds nothing due.
+
+Late periods (downtime) are issued with the run's day as their issue date, and always with
+their own period (BG-14).
+
+:func:`after_commit` is called after each committed invoice, before it is mailed: a test
+replaces it to stop the run there and kill the process at that exact point (no timing race).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from storage_adapter import Filter, Store
+
+logger = logging.getLogger("billow.daily.recurring")
+
+
+def _context(day: Any, account_id: str | None) -> Any:
+    from functions.services.registry import Context
+
+    return Context(
+        store=day.store,
+        account_id=account_id,
+        actor="recurring",
+        now=day.now,
+        services=dict(day.services),
+    )
+
+
+def _due_schedules(store: Store, today: date) -> list[Any]:
+    from functions.services.recurring import RECURRING
+
+    return store.query(
+        RECURRING,
+        account_id=None,
+        filters=[
+            Filter("status", "eq", "active"),
+            Filter("next_date", "lte", today.isoformat()),
+        ],
+    ).items
+
+
+def after_commit(issued: int) -> None:
+    """Called after each invoice this run committed, before it is mailed (``issued``: how many
+    so far). Does nothing; tests replace it to stop a run at that exact point."""
+
+
+def _send(day: Any, issue_key: str) -> str:
+    """Render and mail an issued, finalized invoice; mark its marker ``sent``.
+
+    Returns ``sent``, ``skipped`` (no e-mail address, or already sent) or ``failed``."""
+    from functions.domain.errors import BillowError
+    from functions.services.invoices import INVOICES
+    from functions.services.invoices_lifecycle import InvoiceSend, send_invoice
+    from functions.services.recurring import ISSUES
+
+    marker = day.store.get(ISSUES, issue_key)
+    if marker is None or marker.data.get("status") != "to_send":
+        return "skipped"
+    ctx = _context(day, marker.account_id)
+    invoice = day.store.get(INVOICES, marker.data["invoice_id"])
+    outcome = "skipped"
+    if invoice is not None and not invoice.data.get("sent_at"):
+        if invoice.data.get("client_email") or (invoice.data.get("buyer") or {}).get("email"):
+            try:
+                send_invoice(ctx, InvoiceSend(invoice_id=invoice.key))
+                outcome = "sent"
+            except BillowError as exc:  # a mail failure: tried again by the next run
+                logger.warning("sending recurring invoice %s failed: %s", invoice.key, exc)
+                return "failed"
+    elif invoice is not None:
+        outcome = "sent"
+
+    def mark(tx: Any) -> None:
+        current = tx.get(ISSUES, issue_key)
+        if current is not None and current.data.get("status") == "to_send":
+            tx.put(
+                ISSUES,
+                issue_key,
+                {**current.data, "status": outcome},
+                account_id=current.account_id,
+                expected_version=current.version,
+            )
+
+    day.store.transaction(mark)
+    return outcome
+
+
+def run_recurring(day: Any) -> dict[str, Any]:
+    """Issue every due period of every active schedule; returns counts."""
+    from functions.services.invoices_finalize import render_after_commit
+    from functions.services.recurring import ISSUES, issue_period, record_failure, schedule_of
+
+    counts = {"issued": 0, "finalized": 0, "sent": 0, "finalize_failed": 0, "errors": 0}
+    unsent = day.store.query(ISSUES, account_id=None, filters=[Filter("status", "eq", "to_send")])
+    for marker in unsent.items:
+        if _send(day, marker.key) == "sent":
+            counts["sent"] += 1
+
+    queue: list[tuple[str, str, str | None]] = []  # (period start, schedule id, account)
+    for rec in _due_schedules(day.store, day.today):
+        schedule = schedule_of(rec.data)
+        index = int(rec.data.get("next_period") or 0)
+        for i in schedule.due(index, day.today):
+            queue.append((schedule.period_start(i).isoformat(), rec.key, rec.account_id))
+    queue.sort()
+    for _, recurring_id, account_id in queue:
+        ctx = _context(day, account_id)
+        try:
+            issued = issue_period(ctx, recurring_id, day.today)
+        except Exception as exc:
+            logger.exception("issuing recurring %s failed", recurring_id)
+            counts["errors"] += 1
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            try:
+                record_failure(ctx, recurring_id, day.today, str(message))
+            except Exception:
+                logger.exception("recording the failure of recurring %s failed", recurring_id)
+            continue
+        if issued is None:
+            continue
+        counts["issued"] += 1
+        after_commit(counts["issued"])
+        if issued["finalize_error"]:
+            counts["finalize_failed"] += 1
+        if issued["finalized"]:
+            counts["finalized"] += 1
+            render_after_commit(replace(ctx), issued["invoice"])
+            if _send(day, issued["issue_key"]) == "sent":
+                counts["sent"] += 1
+    return counts
