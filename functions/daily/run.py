@@ -219,3 +219,12 @@ def run_daily(
         return result
     finally:
         release(store, me)
+
+
+def _quotes(day: Day) -> dict[str, Any]:
+    from functions.daily.quotes import run_quote_expiry
+
+    return run_quote_expiry(day)
+
+
+JOBS.append(Job("quotes", _quotes))

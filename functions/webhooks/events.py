@@ -46,6 +46,19 @@ INVOICE_EVENTS: dict[str, str] = {
 #: exist"): add their maps here and every other part follows.
 PUBLISHED: dict[str, dict[str, str]] = {"invoice": INVOICE_EVENTS}
 
+#: Timeline events of a quote (issue 20), by their webhook name.
+QUOTE_EVENTS: dict[str, str] = {
+    "created": "quote.created",
+    "updated": "quote.updated",
+    "finalized": "quote.finalized",
+    "sent": "quote.sent",
+    "accepted": "quote.accepted",
+    "declined": "quote.declined",
+    "expired": "quote.expired",
+    "converted": "quote.converted",
+}
+PUBLISHED["quote"] = QUOTE_EVENTS
+
 #: Every webhook event type, in contract order.
 EVENT_TYPES: tuple[str, ...] = tuple(t for events in PUBLISHED.values() for t in events.values())
 
