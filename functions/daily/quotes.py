@@ -58,7 +58,9 @@ def run_quote_expiry(day: Any) -> dict[str, Any]:
                 if not is_expired(quote, day.today):
                     return False
                 after = expire(quote, ctx.now)
-                payload = {"valid_until": quote.valid_until.isoformat() if quote.valid_until else None}
+                payload = {
+                    "valid_until": quote.valid_until.isoformat() if quote.valid_until else None
+                }
                 write_quote(tx, ctx, rec, after, [("expired", payload)])
                 return True
 

@@ -278,9 +278,7 @@ def decline(quote: Quote, reason: str | None, now: datetime) -> Quote:
     """``open`` → ``declined``, with the buyer's reason if given."""
     status = quote_transition(quote.status, "decline")
     reason = (reason or "").strip() or None
-    return quote.model_copy(
-        update={"status": status, "declined_at": now, "decline_reason": reason}
-    )
+    return quote.model_copy(update={"status": status, "declined_at": now, "decline_reason": reason})
 
 
 def is_expired(quote: Quote, today: date) -> bool:

@@ -293,7 +293,12 @@ class _Renderer:
         blocks = []
         for x, label, party, is_seller in (
             (L, self.lab["from"], self.seller, True),
-            (L + col_w + 18, self.lab["quote_to" if self.is_quote else "bill_to"], self.buyer, False),
+            (
+                L + col_w + 18,
+                self.lab["quote_to" if self.is_quote else "bill_to"],
+                self.buyer,
+                False,
+            ),
         ):
             lines: list[tuple[str, str, float, Color]] = []
             for text, font, color in self._party_lines(party, is_seller):

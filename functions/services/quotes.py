@@ -71,10 +71,12 @@ PDF_LINK_SECONDS = 15 * 60
 SERVICE_FIELDS = ("client_name", "client_email", "link_version")
 #: Bookkeeping, never shown.
 INTERNAL_FIELDS = frozenset({"link_version"})
-QUOTE_FIELDS_SHOWN = (
-    (frozenset(Quote.model_fields) - {"account_id"})
-    | {"client_name", "client_email", "version", "hosted_quote_url"}
-)
+QUOTE_FIELDS_SHOWN = (frozenset(Quote.model_fields) - {"account_id"}) | {
+    "client_name",
+    "client_email",
+    "version",
+    "hosted_quote_url",
+}
 
 
 # --- the link key and the hosted URL ---------------------------------------------------------
@@ -636,9 +638,7 @@ def convert_quote(ctx: Context, p: QuoteRef) -> dict[str, Any]:
         quote_transition(quote.status, "convert")
         entity = load_entity(ctx, quote.entity_id, tx)
         client = load_client(ctx, quote.client_id, tx)
-        invoice = invoice_from_quote(
-            quote, entity, client, invoice_id=invoice_id, today=today(ctx)
-        )
+        invoice = invoice_from_quote(quote, entity, client, invoice_id=invoice_id, today=today(ctx))
         stamp = now_utc(ctx)
         invoice = invoice.model_copy(update={"created_at": stamp, "updated_at": stamp})
         inv_rec = tx.put(
@@ -653,9 +653,7 @@ def convert_quote(ctx: Context, p: QuoteRef) -> dict[str, Any]:
             event(ctx, "created", {"status": "draft", "quote_id": quote.id}),
         )
         after = converted(quote, invoice_id, stamp)
-        quote_rec = write_quote(
-            tx, ctx, rec, after, [("converted", {"invoice_id": invoice_id})]
-        )
+        quote_rec = write_quote(tx, ctx, rec, after, [("converted", {"invoice_id": invoice_id})])
         return quote_rec, inv_rec
 
     _quote_rec, inv_rec = mutate(ctx, run)

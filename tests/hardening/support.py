@@ -17,6 +17,7 @@ import jsonschema
 import requests
 
 from functions.api.schema import ERROR_SCHEMA, ERROR_STATUS
+from functions.services.registry import load_all
 from tests.support.api import call, last_sign_in_token, sign_in
 from tests.support.params import client_params, entity_params
 
@@ -79,6 +80,10 @@ def seed_account(email: str, data_dir: Path) -> Account:
     ok("invoice.finalize", session, invoice_id=credited)
     ids["credit_note"] = ok("invoice.credit", session, invoice_id=credited, reason="x")["id"]
     ids["credited"] = credited
+    if "quote.create" in load_all():  # quotes (issue 20): a draft and an open one
+        ids["quote"] = ok("quote.create", session, **common)["id"]
+        opened_quote = ok("quote.create", session, **common)["id"]
+        ids["open_quote"] = ok("quote.finalize", session, quote_id=opened_quote)["id"]
     return acct
 
 
@@ -144,6 +149,29 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "DE"},
 }
+
+# quotes (issue 20)
+TEMPLATES.update(
+    {
+        "quote.create": {
+            "entity_id": "{entity}",
+            "client_id": "{client}",
+            "lines": [*LINES, {"product_id": "{product}", "quantity": "3"}],
+            "valid_until": "2027-01-31",
+        },
+        "quote.update": {"quote_id": "{quote}", "lines": LINES, "notes": "n"},
+        "quote.get": {"quote_id": "{open_quote}", "fields": ["id", "total"]},
+        "quote.list": {"q": "QUO", "status": ["open"], "sort_by": "total"},
+        "quote.finalize": {"quote_id": "{quote}"},
+        "quote.send": {"quote_id": "{open_quote}", "to": "x@example.com"},
+        "quote.accept": {"quote_id": "{open_quote}", "name": "Ann Buyer"},
+        "quote.decline": {"quote_id": "{open_quote}", "reason": "r"},
+        "quote.convert": {"quote_id": "{open_quote}"},
+        "quote.pdf": {"quote_id": "{open_quote}"},
+        "quote.delete": {"quote_id": "{quote}"},
+        "quote.timeline": {"quote_id": "{open_quote}"},
+    }
+)
 
 #: Left out of the valid-request mutations: success would end the session every later example
 #: relies on (logout is covered by the authorization tests).

@@ -115,9 +115,14 @@ def _victim_in(what: str) -> str:
 
 def _kind(what: str) -> str:
     prefix = _victim_in(what).split("_")[0]
-    return {"inv": "invoice", "ent": "entity", "cli": "client", "prd": "product", "key": "apikey"}[
-        prefix
-    ]
+    return {
+        "inv": "invoice",
+        "ent": "entity",
+        "cli": "client",
+        "prd": "product",
+        "key": "apikey",
+        "quo": "quote",
+    }[prefix]
 
 
 def test_filters_with_another_accounts_ids_match_nothing(world: World) -> None:

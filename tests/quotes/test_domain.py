@@ -82,7 +82,9 @@ def test_validity_and_answers(entity, client):
         )
     assert err.value.details[0].field == "valid_until"
     with pytest.raises(ValidationFailed) as err:
-        draft_quote({"lines": [{"description": "x", "unit_price": "1", "colour": "red"}]}, entity, client)
+        draft_quote(
+            {"lines": [{"description": "x", "unit_price": "1", "colour": "red"}]}, entity, client
+        )
     assert err.value.details[0].field == "lines[0].colour"
 
     quote = draft_quote({"lines": LINES}, entity, client, quote_id="quo_1")
