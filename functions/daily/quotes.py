@@ -15,16 +15,21 @@ from typing import Any
 from storage_adapter import Filter, Sort, Transaction, VersionConflict
 
 PAGE_SIZE = 200
+#: The quotes collection and the fields the store keeps on the record, not in its data (as
+#: ``functions/services/quotes.py`` stores them; the daily run does not load the services).
+QUOTES = "quotes"
+_RECORD_FIELDS = {"account_id", "version"}
 
 
 def run_quote_expiry(day: Any) -> dict[str, Any]:
     """Expire the open quotes past ``valid_until`` as of ``day.today`` (a ``functions.daily
     .run.Day``); returns ``{"checked", "expired"}``."""
-    from functions.domain.quotes import expire, is_expired
-    from functions.services.quotes import QUOTES, to_quote, write_quote
-    from functions.services.registry import Context
+    from functions.domain.models import parse_model
+    from functions.domain.quotes import Quote, expire, is_expired
 
     store = day.store
+    now = day.now.astimezone(UTC).replace(microsecond=0)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     counts = {"checked": 0, "expired": 0}
     last_id: str | None = None
     while True:
@@ -43,25 +48,29 @@ def run_quote_expiry(day: Any) -> dict[str, Any]:
         )
         for found in page.items:
             counts["checked"] += 1
-            ctx = Context(
-                store=store,
-                account_id=found.account_id,
-                actor="system:daily",
-                now=day.now.astimezone(UTC),
-            )
 
-            def run(tx: Transaction, key: str = found.key, ctx: Context = ctx) -> bool:
+            def run(tx: Transaction, key: str = found.key) -> bool:
                 rec = tx.get(QUOTES, key)
                 if rec is None:
                     return False
-                quote = to_quote(rec)
+                quote = parse_model(
+                    Quote, {**rec.data, "account_id": rec.account_id, "version": rec.version}
+                )
                 if not is_expired(quote, day.today):
                     return False
-                after = expire(quote, ctx.now)
-                payload = {
-                    "valid_until": quote.valid_until.isoformat() if quote.valid_until else None
-                }
-                write_quote(tx, ctx, rec, after, [("expired", payload)])
+                after = expire(quote, now).model_copy(update={"updated_at": now})
+                data = {**rec.data, **after.model_dump(mode="json", exclude=_RECORD_FIELDS)}
+                tx.put(QUOTES, key, data, account_id=rec.account_id, expected_version=rec.version)
+                valid_until = quote.valid_until.isoformat() if quote.valid_until else None
+                tx.append(
+                    f"timeline:{key}",
+                    {
+                        "type": "expired",
+                        "at": stamp,
+                        "actor": "system:daily",
+                        "data": {"valid_until": valid_until},
+                    },
+                )
                 return True
 
             try:

@@ -85,23 +85,13 @@ _key_lock = threading.Lock()
 _key_cache: dict[str, bytes] = {}
 
 
-def _key_file() -> Path:
-    from functions.api import runtime
-
-    return runtime.data_dir() / "link.key"
-
-
-def link_key(ctx: Context | None = None) -> bytes:
-    """The key hosted-link tokens are derived with (never stored in the store)."""
-    if ctx is not None and isinstance(ctx.services.get("link_key"), bytes):
-        return ctx.services["link_key"]
-    configured = os.environ.get("BILLOW_LINK_KEY")
-    if configured:
-        key = bytes.fromhex(configured)
-        if len(key) < 32:
-            raise RuntimeError("BILLOW_LINK_KEY must hold at least 32 bytes (64 hex digits)")
-        return key
-    path = _key_file()
+def _local_key(ctx: Context) -> bytes:
+    """The link key file beside the SQLite database (else in the data dir), created once."""
+    db_path = getattr(ctx.store, "db_path", None)
+    folder = (
+        Path(db_path).parent if db_path else Path(os.environ.get("BILLOW_DATA_DIR") or ".billow")
+    )
+    path = folder / "link.key"
     cached = _key_cache.get(str(path))
     if cached:
         return cached
@@ -119,6 +109,20 @@ def link_key(ctx: Context | None = None) -> bytes:
             raise RuntimeError(f"{path} holds no link key")
         _key_cache[str(path)] = data
         return data
+
+
+def link_key(ctx: Context) -> bytes:
+    """The key hosted-link tokens are derived with; never kept in the store. The shared one of
+    the hosted pages (``functions.hosted.keys``: environment, SSM on AWS, or the key file) when
+    that module is present, else the key file beside the database."""
+    given = ctx.services.get("link_key")
+    if isinstance(given, bytes):
+        return given
+    try:
+        from functions.hosted.keys import link_key as shared_key  # type: ignore[import-not-found]
+    except ImportError:
+        return _local_key(ctx)
+    return shared_key(ctx.store)
 
 
 def quote_token(ctx: Context, quote_id: str, version: int) -> str:
