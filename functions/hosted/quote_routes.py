@@ -5,7 +5,8 @@ function — behind the Function URL and ``billow serve`` alike.
 Why the forms need no CSRF token: the page has no session. The only credential is the
 unguessable token in the URL itself (256 bits, see :mod:`.tokens`), no cookie is ever set or
 read, so a third-party page cannot make a browser post with a credential it does not know. A
-POST whose ``Origin`` names another host is refused all the same (403), and the page's CSP
+POST whose ``Origin`` names another host, or that the browser marks ``Sec-Fetch-Site:
+cross-site``, is refused all the same (403), and the page's CSP
 allows forms to post only to itself (``form-action 'self'``). A successful answer redirects
 (303) back to the page, so a reload does not post again; the quote's transition table makes a
 second answer a no-op message, never a second change.
@@ -151,15 +152,20 @@ def _page(ctx: Any, rec: Any, token: str, *, notice: str | None = None, status: 
 
 
 def _same_origin(event: Any) -> bool:
+    """Whether a POST may come from this page: not when the browser says it was sent from
+    another site (``Sec-Fetch-Site: cross-site``) or its ``Origin`` names another host.
+    ``Origin: null`` is what a browser sends from our own page, whose ``Referrer-Policy`` is
+    ``no-referrer``; the token in the URL is the credential either way."""
     headers = _headers(event)
+    if headers.get("sec-fetch-site") == "cross-site":
+        return False
     origin = headers.get("origin")
     if not origin or origin == "null":
-        return origin != "null"
+        return True
     hosts = {headers.get("x-forwarded-host"), headers.get("host")}
     with contextlib.suppress(AttributeError):
         hosts.add(event.request_context.domain_name)
-    public = urllib.parse.urlsplit(_public_url(event)).netloc
-    hosts.add(public)
+    hosts.add(urllib.parse.urlsplit(_public_url(event)).netloc)
     return urllib.parse.urlsplit(origin).netloc.lower() in {h.lower() for h in hosts if h}
 
 

@@ -62,6 +62,8 @@ def test_the_buyer_accepts_on_the_page(owner):
     # a post from another site is refused; an empty name is a 422 naming it, nothing changes
     foreign = {**FORM, "Origin": "https://evil.example"}
     assert request("POST", path, "decision=accept&name=Eve", foreign)[0] == 403
+    cross = {**FORM, "Sec-Fetch-Site": "cross-site"}
+    assert request("POST", path, "decision=accept&name=Eve", cross)[0] == 403
     status, html, _ = request("POST", path, "decision=accept&name=", FORM)
     assert status == 422 and "name" in html
     assert call("quote.get", key=key, quote_id=quote["id"])[1]["status"] == "open"
