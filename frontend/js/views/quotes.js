@@ -117,21 +117,29 @@ function quoteTable(items, names) {
 
 // --- editor ----------------------------------------------------------------------------------
 
-function lineRow(line, index, onRemove) {
+function lineRow(line, index, onRemove, currency) {
   const n = index + 1;
-  const row = h(
-    "div",
-    { class: "quote-line grid", dataset: { line: String(index) } },
-    field({ label: "Description", name: `lines[${index}].description`, value: line.description || "", required: true, wide: true, attrs: { "aria-label": `Line ${n} description` } }),
-    field({ label: "Quantity", name: `lines[${index}].quantity`, value: line.quantity ?? "1", attrs: { inputmode: "decimal", "aria-label": `Line ${n} quantity` } }),
-    field({ label: "Unit", name: `lines[${index}].unit`, value: line.unit || "", placeholder: "hour, day, piece", attrs: { "aria-label": `Line ${n} unit` } }),
-    field({ label: "Unit price", name: `lines[${index}].unit_price`, value: line.unit_price ?? "", required: true, attrs: { inputmode: "decimal", "aria-label": `Line ${n} unit price` } }),
-    field({ label: "Discount %", name: `lines[${index}].discount_percent`, value: line.discount_percent && line.discount_percent !== "0" ? line.discount_percent : "", attrs: { inputmode: "decimal", "aria-label": `Line ${n} discount percent` } }),
-  );
-  const remove = button("Remove line", { variant: "ghost", class: "btn btn-ghost btn-sm", "aria-label": `Remove line ${index + 1}` });
+  const errId = `quote-line-${n}-err`; // "-err": where setFieldError puts the message
+  const input = (key, label, value, attrs = {}) =>
+    h("input", { type: "text", value: value ?? "", "aria-label": `Line ${n} ${label}`, "aria-describedby": errId, dataset: { field: `lines[${index}].${key}` }, ...attrs });
+  const desc = h("textarea", { rows: 1, class: "line-desc", placeholder: "Description", "aria-label": `Line ${n} description`, "aria-describedby": errId, dataset: { field: `lines[${index}].description` } });
+  desc.value = line.description || "";
+  const discount = line.discount_percent && Number(line.discount_percent) !== 0 ? line.discount_percent : "";
+  const remove = h("button", { type: "button", class: "icon-btn", "aria-label": `Remove line ${n}`, title: "Remove line" }, icon("trash"));
   remove.addEventListener("click", onRemove);
-  row.append(h("div", { class: "field" }, remove));
-  return row;
+  return h(
+    "div",
+    { class: "line quote-line" },
+    h("div", { class: "line-main" }, h("div", { class: "line-desc-wrap" }, desc)),
+    h("label", { class: "cell cell-qty" }, h("span", { class: "cell-label", text: "Qty" }), input("quantity", "quantity", line.quantity ?? "1", { inputmode: "decimal", class: "num" })),
+    h("label", { class: "cell cell-unit" }, h("span", { class: "cell-label", text: "Unit" }), input("unit", "unit", line.unit, { placeholder: "unit", class: "line-unit" })),
+    h("label", { class: "cell cell-price" }, h("span", { class: "cell-label", text: "Price" }), input("unit_price", "unit price", line.unit_price, { inputmode: "decimal", class: "num", placeholder: "0.00" })),
+    h("label", { class: "cell cell-disc" }, h("span", { class: "cell-label", text: "Disc. %" }), input("discount_percent", "discount percent", discount, { inputmode: "decimal", class: "num", placeholder: "0" })),
+    h("label", { class: "cell cell-vat" }, h("span", { class: "cell-label", text: "VAT %" }), input("vat_rate", "VAT percent", line.vatExplicit === false ? "" : line.vat_rate, { inputmode: "decimal", class: "num", placeholder: line.vat_rate ? String(Number(line.vat_rate)) : "auto" })),
+    h("div", { class: "cell cell-amount" }, h("span", { class: "cell-label", text: "Amount" }), h("output", { class: "line-amount num", "aria-label": `Line ${n} amount`, text: line.net_amount ? money(line.net_amount, currency) : "—" })),
+    h("div", { class: "cell cell-remove" }, remove),
+    h("p", { class: "field-error line-error", id: errId, role: "alert", hidden: true }),
+  );
 }
 
 /** The editor's lines as API input (the lines[i].x controls), empty rows left out. */
@@ -144,7 +152,7 @@ function readLines(container) {
       const value = el.value.trim();
       if (value !== "") line[key] = value;
     }
-    if (Object.keys(line).length) lines.push(line);
+    if (line.description || line.unit_price) lines.push(line); // a row left empty is no line
   }
   return lines;
 }
@@ -168,18 +176,26 @@ export async function renderQuoteEditor(main, id) {
   const validField = field({ label: "Valid until", name: "valid_until", type: "date", value: quote?.valid_until || "", hint: "Default: 30 days after the quote date" });
   const poField = field({ label: "Client reference (PO)", name: "po_number", value: quote?.po_number || "" });
   const notesField = field({ label: "Notes", name: "notes", type: "textarea", value: quote?.notes || "", wide: true });
-  const linesBox = h("div", { class: "quote-lines" });
-  let lines = quote?.lines?.length ? quote.lines.map((l) => ({ ...l })) : [{ quantity: "1" }];
+  const linesBox = h("div", { class: "lines-body quote-lines" });
+  let current = quote;
+  // a rate the user typed is sent again; one the server chose (vat_defaulted) stays automatic
+  const fromServer = (q) => q.lines.map((l) => ({ ...l, vatExplicit: !l.vat_defaulted }));
+  let lines = quote?.lines?.length ? fromServer(quote) : [{ quantity: "1" }];
   const drawLines = () => {
     mount(
       linesBox,
       lines.map((l, i) =>
-        lineRow(l, i, () => {
-          lines = readLines(linesBox);
-          lines.splice(i, 1);
-          if (!lines.length) lines.push({ quantity: "1" });
-          drawLines();
-        }),
+        lineRow(
+          l,
+          i,
+          () => {
+            lines = readLines(linesBox);
+            lines.splice(i, 1);
+            if (!lines.length) lines.push({ quantity: "1" });
+            drawLines();
+          },
+          current?.currency || "EUR",
+        ),
       ),
     );
   };
@@ -193,7 +209,6 @@ export async function renderQuoteEditor(main, id) {
   const totals = h("p", { class: "quote-totals", "aria-live": "polite", text: quote ? `Total ${money(quote.total, quote.currency)}` : "" });
   const save = h("button", { type: "submit", class: "btn btn-secondary", text: "Save draft" });
   const finalize = h("button", { type: "button", class: "btn btn-primary", text: "Finalize quote" });
-  let current = quote;
 
   const params = () => {
     const p = {
@@ -218,6 +233,8 @@ export async function renderQuoteEditor(main, id) {
     }
     current = current ? await call("quote.update", { quote_id: current.id, version: current.version, ...p }) : await call("quote.create", p, { idempotent: true });
     totals.textContent = `Total ${money(current.total, current.currency)}`;
+    lines = fromServer(current);
+    drawLines();
     history.replaceState(null, "", `#/quotes/${encodeURIComponent(current.id)}/edit`);
     return current;
   };
@@ -247,9 +264,19 @@ export async function renderQuoteEditor(main, id) {
   form.append(
     formError(),
     h("fieldset", { class: "fieldset" }, h("legend", { text: "Quote" }), h("div", { class: "grid" }, entityField, clientField, validField, poField)),
-    h("fieldset", { class: "fieldset" }, h("legend", { text: "Lines" }), linesBox, addLine),
+    h(
+      "section",
+      { class: "card lines-card" },
+      h("h2", { class: "card-title", text: "Lines" }),
+      h(
+        "div",
+        { class: "lines-head", "aria-hidden": "true" },
+        ["Description", "Qty", "Unit", "Price", "Disc. %", "VAT %", "Amount", ""].map((t, i) => h("span", { class: [1, 3, 4, 5, 6].includes(i) ? "num" : null, text: t })),
+      ),
+      linesBox,
+      h("div", { class: "lines-foot" }, addLine, totals),
+    ),
     h("fieldset", { class: "fieldset" }, h("legend", { text: "Notes" }), h("div", { class: "grid" }, notesField)),
-    totals,
     h("div", { class: "form-actions" }, save, finalize),
   );
   const back = h("a", { href: "#/quotes", class: "back-link" }, icon("back"), " Quotes");
