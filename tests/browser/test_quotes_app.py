@@ -58,6 +58,11 @@ def test_quote_life_with_the_customer_accepting_on_the_hosted_page(
     hosted_link = page.locator("a.hosted-link").get_attribute("href")
     assert hosted_link and HOSTED.fullmatch(hosted_link)
     shot(page, screenshots, "quotes-02-open")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download PDF").click()
+    download = download_info.value
+    assert download.suggested_filename == f"{number}.pdf"
+    assert Path(download.path()).read_bytes().startswith(b"%PDF-")
 
     before = time.time() - 2
     page.get_by_role("button", name="Send to client").click()
@@ -81,6 +86,9 @@ def test_quote_life_with_the_customer_accepting_on_the_hosted_page(
         expect(buyer.get_by_role("heading", name="Accept this quote")).to_be_visible()
         expect(buyer.get_by_text("Travel <costs>")).to_be_visible()  # text, never markup
         shot(buyer, screenshots, "quotes-03-hosted-open")
+        buyer.set_viewport_size({"width": 390, "height": 844})
+        shot(buyer, screenshots, "quotes-03-hosted-open-phone")
+        buyer.set_viewport_size({"width": 1100, "height": 900})
         buyer.get_by_label("Your name").fill("Erika Muster")
         buyer.get_by_role("button", name="Accept quote").click()
         expect(buyer.get_by_text("Accepted by Erika Muster")).to_be_visible()
