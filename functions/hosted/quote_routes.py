@@ -143,8 +143,13 @@ def _page(ctx: Any, rec: Any, token: str, *, notice: str | None = None, status: 
     from .pages import HostedPage, render_quote_page
 
     base = f"/q/{token}"
+    shown = present(ctx, rec)
+    valid_until = shown.get("valid_until")
+    if shown.get("status") == "open" and valid_until and str(valid_until) < ctx.today:
+        # past its last valid day: shown expired (and refused) before the daily run marks it
+        shown = {**shown, "status": "expired"}
     page = render_quote_page(
-        present(ctx, rec), accept_url=base, decline_url=base, pdf_url=f"{base}/pdf", notice=notice
+        shown, accept_url=base, decline_url=base, pdf_url=f"{base}/pdf", notice=notice
     )
     if status != page.status:
         page = HostedPage(status, page.headers, page.body)
@@ -236,6 +241,8 @@ def register(app: Any) -> None:
             buyer = current.data.get("buyer") or {}
             lab = labels_for(str(buyer.get("locale") or "en")[:2])
             status = str(current.data.get("status"))
+            if status == "open":  # refused while open: its last valid day has passed
+                status = "expired"
             notice = lab.get(f"status_{status}", status)
             return _page(ctx, current, token, notice=notice, status=409)
         return _redirect(f"/q/{token}")

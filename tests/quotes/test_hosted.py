@@ -107,3 +107,23 @@ def test_the_buyer_declines_and_unknown_tokens_are_404(owner):
     # drafts have no page
     draft = call("quote.create", key=key, lines=[{"description": "x", "unit_price": "1"}], **ids)
     assert draft[1]["hosted_quote_url"] is None
+
+
+def test_a_quote_past_its_validity_cannot_be_answered(owner):
+    key, ids = owner
+    status, quote, _ = call(
+        "quote.create",
+        key=key,
+        lines=[{"description": "Old offer", "unit_price": "10"}],
+        issue_date="2000-01-01",
+        valid_until="2000-01-31",
+        **ids,
+    )
+    assert status == 200, quote
+    quote = call("quote.finalize", key=key, quote_id=quote["id"])[1]
+    path = _path(quote)
+    status, html, _ = request("GET", path)
+    assert status == 200 and "expired" in html.lower() and 'value="accept"' not in html
+    status, html, _ = request("POST", path, "decision=accept&name=Late+Larry", FORM)
+    assert status == 409 and 'class="notice"' in html and "Expired" in html
+    assert call("quote.get", key=key, quote_id=quote["id"])[1]["status"] == "open"
