@@ -47,7 +47,15 @@ FORMAT = "billow-account-export"
 VERSION = 1
 
 #: Collections of an account's data, in the order they are imported (the account last).
-EXPORTED = ("entities", "clients", "products", "invoices", "account_emails", "accounts")
+EXPORTED = (
+    "entities",
+    "clients",
+    "products",
+    "invoices",
+    "quotes",
+    "account_emails",
+    "accounts",
+)
 #: Account-scoped collections an export leaves out, and why (a test fails on any collection
 #: that is in neither list, so a new one is a decision, not an accident).
 NOT_EXPORTED = {
@@ -62,6 +70,8 @@ NOT_EXPORTED = {
     "webhook_deliveries": "delivery state of the source installation's endpoints",
     "webhook_attempts": "the deliveries log (kept 90 days)",
     "jobs": "pending work of the source installation (PDFs are exported with the invoices)",
+    "hosted_links": "customer links are derived with the installation's link key, which stays "
+    "behind: a quote's link works again once re-issued on the new installation",
 }
 
 
@@ -147,6 +157,22 @@ def _counter_names(store: Store, invoices: list[dict[str, Any]], entity_ids: set
     return names
 
 
+def _quote_counter_names(quotes: list[dict[str, Any]]) -> set[str]:
+    """The counters of the quote series the account's numbered quotes were taken from
+    (``functions.domain.quotes.quote_counter``), for every reset their pattern may follow."""
+    from functions.domain.numbering import period
+
+    names: set[str] = set()
+    for doc in quotes:
+        data = doc["data"]
+        issued, entity_id = data.get("issue_date"), data.get("entity_id")
+        if not data.get("number") or not issued or not entity_id:
+            continue
+        for reset in ("yearly", "monthly", "daily", "never"):
+            names.add(f"number:{entity_id}:quote:{period(reset, date.fromisoformat(issued))}")
+    return names
+
+
 def collect(store: Store, email: str) -> AccountData:
     """Everything of the account that signs in with ``email``."""
     account_id = account_of(store, email)
@@ -159,13 +185,15 @@ def collect(store: Store, email: str) -> AccountData:
         ]
     from functions.services.invoices import timeline_stream
 
-    for doc in tqdm(out.records["invoices"], desc="events", unit="invoice", disable=None):
+    documents = [*out.records["invoices"], *out.records.get("quotes", [])]
+    for doc in tqdm(documents, desc="events", unit="document", disable=None):
         stream = timeline_stream(doc["key"])
         events = store.events(stream)
         if events:
             out.events[stream] = events
     entity_ids = {r["key"] for r in out.records["entities"]}
-    for name in sorted(_counter_names(store, out.records["invoices"], entity_ids)):
+    quote_counters = _quote_counter_names(out.records.get("quotes", []))
+    for name in sorted(_counter_names(store, out.records["invoices"], entity_ids) | quote_counters):
         value = store.counter_value(name)
         if value:
             out.counters[name] = value

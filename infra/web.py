@@ -63,6 +63,8 @@ def json_error(status: int, code: str, message: str, *, close: bool = False) -> 
 
 def is_api_path(path: str) -> bool:
     """Paths the API function answers (everything else is the app or a blob link)."""
+    if path.startswith("/q/"):  # the customer's quote page (functions/hosted/quote_routes.py)
+        return True
     return path in ("/api", "/health", "/docs") or path.startswith(("/api/", "/docs/", "/i/"))
 
 

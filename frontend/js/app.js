@@ -12,6 +12,7 @@ import { renderInvoice } from "./views/invoice.js";
 import { renderInvoices } from "./views/invoices.js";
 import { renderProducts } from "./views/products.js";
 import { renderRecurring, renderRecurringEditor, renderRecurringList } from "./views/recurring.js";
+import { renderQuote, renderQuoteEditor, renderQuotes } from "./views/quotes.js";
 import { renderSettings } from "./views/settings.js";
 import { renderSetup } from "./views/setup.js";
 import { renderSignIn } from "./views/signin.js";
@@ -25,6 +26,7 @@ const NAV = [
   ["dashboard", "Dashboard", "#/dashboard", "dashboard"],
   ["invoices", "Invoices", "#/invoices", "invoices"],
   ["recurring", "Recurring", "#/recurring", "recurring"],
+  ["quotes", "Quotes", "#/quotes", "quotes"],
   ["clients", "Clients", "#/clients", "clients"],
   ["products", "Products", "#/products", "products"],
   ["settings", "Settings", "#/settings", "settings"],
@@ -150,6 +152,10 @@ async function render() {
     else if (section === "invoices" && parts[1] && parts[2] === "edit") leave = await renderEditor(view, parts[1], params);
     else if (section === "invoices" && parts[1]) leave = await renderInvoice(view, parts[1]);
     else if (section === "invoices") leave = await renderInvoices(view, params);
+    else if (section === "quotes" && parts[1] === "new") leave = await renderQuoteEditor(view, null);
+    else if (section === "quotes" && parts[1] && parts[2] === "edit") leave = await renderQuoteEditor(view, parts[1]);
+    else if (section === "quotes" && parts[1]) leave = await renderQuote(view, parts[1]);
+    else if (section === "quotes") leave = await renderQuotes(view, params);
     else if (section === "clients" && parts[1]) leave = await renderClient(view, parts[1]);
     else if (section === "clients") leave = await renderClients(view, params);
     else if (section === "recurring" && parts[1] === "new") leave = await renderRecurringEditor(view, null);

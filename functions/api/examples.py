@@ -162,3 +162,28 @@ EXAMPLES.update(
         "recurring.timeline": {"recurring_id": REC},
     }
 )
+
+# quotes (issue 20)
+QUO = "quo_01jd3kb2c3d4e5f6g7h8j9k0m1"
+EXAMPLES.update(
+    {
+        "quote.create": {
+            "entity_id": ENT,
+            "client_id": CLI,
+            "lines": LINES,
+            "valid_until": "2026-12-31",
+            "notes": "Prices valid for this project only.",
+        },
+        "quote.update": {"quote_id": QUO, "version": 2, "valid_until": "2027-01-15"},
+        "quote.get": {"quote_id": QUO},
+        "quote.list": {"status": ["open", "accepted"], "sort_by": "valid_until", "limit": 20},
+        "quote.finalize": {"quote_id": QUO},
+        "quote.send": {"quote_id": QUO, "message": "Here is the quote we discussed."},
+        "quote.accept": {"quote_id": QUO, "name": "Camille Martin"},
+        "quote.decline": {"quote_id": QUO, "reason": "Over our budget this year"},
+        "quote.convert": {"quote_id": QUO},
+        "quote.pdf": {"quote_id": QUO},
+        "quote.delete": {"quote_id": QUO},
+        "quote.timeline": {"quote_id": QUO},
+    }
+)

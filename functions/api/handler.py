@@ -295,6 +295,8 @@ def map_error(exc: BaseException) -> Response:
 
 # --- routes ------------------------------------------------------------------------------------
 
+from functions.hosted.quote_routes import register as _register_quote_page  # noqa: E402
+
 
 @app.get("/health")
 def health() -> Response:
@@ -362,6 +364,10 @@ def api() -> Response:
         return _dispatch(event, app.lambda_context)
     except Exception as exc:
         return map_error(exc)
+
+
+# the customer's quote page: GET/POST /q/<token> (functions/hosted/quote_routes.py)
+_register_quote_page(app)
 
 
 @app.not_found

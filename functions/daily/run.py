@@ -253,3 +253,12 @@ def _recurring(day: Day) -> dict[str, Any]:
 
 
 JOBS.append(Job("recurring", _recurring))
+
+
+def _quotes(day: Day) -> dict[str, Any]:
+    from functions.daily.quotes import run_quote_expiry
+
+    return run_quote_expiry(day)
+
+
+JOBS.append(Job("quotes", _quotes))

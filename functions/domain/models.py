@@ -64,6 +64,7 @@ from functions.domain.money import decimal_str, is_currency, minor_units, to_dec
 from functions.domain.numbering import (
     DEFAULT_CREDIT_NOTE_PATTERN,
     DEFAULT_INVOICE_PATTERN,
+    DEFAULT_QUOTE_PATTERN,
     patterns_collide,
     validate_pattern,
 )
@@ -600,10 +601,22 @@ class Entity(Record):
     self_billing_number_pattern: str = DEFAULT_SELF_BILLING_PATTERN
     chart_of_accounts: Literal["skr03", "skr04", "bas", "generic"] | None = None
     accounts: dict[str, str] = Field(default_factory=dict, max_length=60)
+    # Quotes (issue 20): their own gapless series, see functions/domain/quotes.py.
+    quote_number_pattern: str = DEFAULT_QUOTE_PATTERN
 
     _email = field_validator("email")(_check_email)
     _locale = field_validator("locale")(_check_locale)
     _rate = field_validator("default_vat_rate")(_check_rate)
+
+    @field_validator("quote_number_pattern")
+    @classmethod
+    def _quote_pattern(cls, value: str) -> str:
+        # the syntax only: the quote series restarts on the finest period its pattern shows
+        # (functions.domain.quotes.quote_series_reset), so any pattern stays unique
+        try:
+            return validate_pattern(value, "never", "quote_number_pattern")
+        except ValidationFailed as exc:
+            raise ValueError(exc.details[0].message) from None
 
     @field_validator("currency")
     @classmethod
@@ -925,6 +938,8 @@ class Invoice(Record):
     # Credit notes on paid invoices: what is owed back, and the refunds that settle it.
     refund_due: Dec = Decimal(0)
     refunds: list[Payment] = Field(default_factory=list)
+    # The quote this invoice was converted from (quote.convert), if any.
+    quote_id: OptStr = None
 
     _currency = field_validator("currency")(_check_currency)
     _metadata = field_validator("metadata")(lambda v: _check_metadata(v))

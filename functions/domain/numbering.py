@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_INVOICE_PATTERN = "INV-{YYYY}-{SEQ:4}"
 DEFAULT_CREDIT_NOTE_PATTERN = "CN-{YYYY}-{SEQ:4}"
+DEFAULT_QUOTE_PATTERN = "QUO-{YYYY}-{SEQ:4}"
 
 _TOKEN = re.compile(r"\{([^{}]*)\}")
 _SEQ = re.compile(r"SEQ(?::(\d{1,2}))?")

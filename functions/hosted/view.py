@@ -9,6 +9,7 @@ words come from :mod:`functions.hosted.labels` (the PDF's labels and the page's 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -516,6 +517,7 @@ def quote_view(
         number=number, seller=one_line(seller.get("name") or seller.get("legal_name"))
     )
     view.kind_label = lab["quote"]
+    view.buyer = dataclasses.replace(view.buyer, heading=lab.get("quote_to", lab["bill_to"]))
     view.meta = [(lab["quote_number"], number)] if number else []
     if doc.get("issue_date"):
         view.meta.append((lab["date"], f.date(doc.get("issue_date"))))

@@ -474,3 +474,52 @@ def reminder_message(
     if pdf:
         _attach_pdf(mail, pdf, number)
     return mail
+
+
+def quote_message(
+    quote: Mapping[str, Any],
+    pdf: bytes,
+    to: str | Iterable[str] | None,
+    cc: str | Iterable[str] | None = None,
+    message: str | None = None,
+    locale: str | None = None,
+    *,
+    hosted_url: str | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> EmailMessage:
+    """The mail of ``quote.send``: summary, the sender's note, a button to the hosted page
+    (where the buyer accepts or declines), the PDF attached. ``quote`` is ``quote.get``."""
+    from functions.mail.labels import QUOTE_LABELS
+
+    seller, buyer = _seller_and_buyer(quote)
+    number = _number(quote)
+    language, loc = _language(locale, buyer.get("locale"), seller.get("locale"))
+    words = LABELS[language]
+    qwords = QUOTE_LABELS.get(language, QUOTE_LABELS["en"])
+    seller_name = header_text(seller.get("name") or seller.get("legal_name")) or "—"
+    currency = str(quote.get("currency") or "EUR")
+    subject = qwords["subject"].format(number=number, seller=seller_name)
+    mail = _new_message(
+        subject, _recipients(to, buyer), sender_address(env), _address_list(cc, "cc")
+    )
+    _reply_to(mail, seller)
+    mail["X-Billow-Quote"] = header_text(quote.get("id"), limit=64)
+    body = _Body(title=subject, accent=_accent(seller))
+    body.para(_greeting(words, buyer))
+    if message and str(message).strip():
+        body.para(str(message))
+    body.para(qwords["intro"].format(number=number, seller=seller_name))
+    body.facts(
+        [
+            (qwords["number"], number),
+            (qwords["date"], _date(quote.get("issue_date"), loc)),
+            (qwords["valid_until"], _date(quote.get("valid_until"), loc)),
+            (qwords["total"], _money(quote.get("total"), currency, loc)),
+        ]
+    )
+    if hosted_url:
+        body.button(qwords["button"], hosted_url)
+    body.para(f"{words['regards']}\n{seller_name}")
+    body.attach_to(mail)
+    _attach_pdf(mail, pdf, number)
+    return mail

@@ -532,3 +532,66 @@ def mention(text: str, language: str) -> str:
 def unit(text: str, language: str) -> str:
     known = UNITS.get(text.strip().lower())
     return known.get(language, known["en"]) if known else text
+
+
+#: Quotes (issue 20): title, number and date labels, the addressee and the validity.
+QUOTE_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "quote": "Quote",
+        "quote_number": "Quote no.",
+        "quote_date": "Quote date",
+        "quote_to": "Quote for",
+        "valid_until": "Valid until",
+    },
+    "de": {
+        "quote": "Angebot",
+        "quote_number": "Angebotsnr.",
+        "quote_date": "Angebotsdatum",
+        "quote_to": "Angebot für",
+        "valid_until": "Gültig bis",
+    },
+    "fr": {
+        "quote": "Devis",
+        "quote_number": "Devis n°",
+        "quote_date": "Date du devis",
+        "quote_to": "Devis pour",
+        "valid_until": "Valable jusqu’au",
+    },
+    "es": {
+        "quote": "Presupuesto",
+        "quote_number": "N.º de presupuesto",
+        "quote_date": "Fecha del presupuesto",
+        "quote_to": "Presupuesto para",
+        "valid_until": "Válido hasta",
+    },
+    "it": {
+        "quote": "Preventivo",
+        "quote_number": "Preventivo n.",
+        "quote_date": "Data preventivo",
+        "quote_to": "Preventivo per",
+        "valid_until": "Valido fino al",
+    },
+    "nl": {
+        "quote": "Offerte",
+        "quote_number": "Offertenr.",
+        "quote_date": "Offertedatum",
+        "quote_to": "Offerte voor",
+        "valid_until": "Geldig tot",
+    },
+    "sv": {
+        "quote": "Offert",
+        "quote_number": "Offertnr",
+        "quote_date": "Offertdatum",
+        "quote_to": "Offert till",
+        "valid_until": "Giltig till",
+    },
+    "pl": {
+        "quote": "Oferta",
+        "quote_number": "Nr oferty",
+        "quote_date": "Data oferty",
+        "quote_to": "Oferta dla",
+        "valid_until": "Ważna do",
+    },
+}
+for _language, _words in QUOTE_LABELS.items():
+    LABELS[_language].update(_words)

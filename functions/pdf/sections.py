@@ -72,6 +72,9 @@ class _Renderer:
         self.currency = clean(invoice.get("currency") or self.seller.get("currency") or "EUR")
         self.is_credit = is_credit_kind(str(invoice.get("kind") or "invoice"))
         self.is_self_billed = is_self_billed(str(invoice.get("kind") or "invoice"))
+        # a quote (issue 20): its own title and number label, valid_until instead of a due
+        # date, no amount due and no payment details or QR code (nothing is payable yet)
+        self.is_quote = invoice.get("object") == "quote"
         size = str(self.seller.get("page_size") or "A4").strip().lower()
         self.W, self.H = LETTER if size == "letter" else A4
         self.L = self.MARGIN_X
@@ -79,6 +82,8 @@ class _Renderer:
         self.brand, self.brand_text, self.tint = _brand(self.seller.get("brand_color"))
         self.logo = _logo_from(logo, self.seller.get("logo"))
         self.title = self.lab["credit_note" if self.is_credit else "invoice"]
+        if self.is_quote:
+            self.title = self.lab["quote"]
         self.number = clean(invoice.get("number"))
         self.footer_lines: list[tuple[float, float, str, str, Color]] | None = None
         # A credit note must name the invoice it corrects: its number when the caller added
@@ -301,7 +306,12 @@ class _Renderer:
         blocks = []
         for x, label, party, is_seller in (
             (L, self.lab["from"], self.seller, True),
-            (L + col_w + 18, self.lab["bill_to"], self.buyer, False),
+            (
+                L + col_w + 18,
+                self.lab["quote_to" if self.is_quote else "bill_to"],
+                self.buyer,
+                False,
+            ),
         ):
             lines: list[tuple[str, str, float, Color]] = []
             for text, font, color in self._party_lines(party, is_seller):
@@ -313,14 +323,19 @@ class _Renderer:
         inv = self.inv
         meta: list[tuple[str, str]] = []
         number_label = self.lab["credit_note_number" if self.is_credit else "invoice_number"]
+        if self.is_quote:
+            number_label = self.lab["quote_number"]
         if self.number:
             meta.append((number_label, self.number))
         if inv.get("issue_date"):
-            meta.append((self.lab["issue_date"], self.date(inv.get("issue_date"))))
+            date_label = "quote_date" if self.is_quote else "issue_date"
+            meta.append((self.lab[date_label], self.date(inv.get("issue_date"))))
         if inv.get("supply_date"):
             meta.append((self.lab["supply_date"], self.date(inv.get("supply_date"))))
-        if inv.get("due_date") and not self.is_credit:
+        if inv.get("due_date") and not self.is_credit and not self.is_quote:
             meta.append((self.lab["due_date"], self.date(inv.get("due_date"))))
+        if self.is_quote and inv.get("valid_until"):
+            meta.append((self.lab["valid_until"], self.date(inv.get("valid_until"))))
         if inv.get("po_number"):
             meta.append((self.lab["po_number"], clean(inv.get("po_number"))))
         original = self.original
@@ -533,7 +548,9 @@ class _Renderer:
             totals.append((lab["paid"], self.money(inv.get("amount_paid")), "row"))
         if credited:
             totals.append((lab["credited"], self.money(inv.get("credited_amount")), "row"))
-        if not self.is_credit:
+        if self.is_quote:
+            pass  # a quote asks for no payment
+        elif not self.is_credit:
             totals.append((lab["amount_due"], self.money(inv.get("amount_due")), "due"))
         elif paid or credited:
             totals.append((lab["balance"], self.money(inv.get("amount_due")), "due"))
@@ -614,7 +631,7 @@ class _Renderer:
 
     # -------------------------------------------------------------------- payment
     def _plan_payment(self, layout: Layout) -> None:
-        if self.is_credit:
+        if self.is_credit or self.is_quote:
             return
         inv, s, lab = self.inv, self.seller, self.lab
         bank = s.get("bank") if isinstance(s.get("bank"), dict) else {}

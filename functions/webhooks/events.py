@@ -57,6 +57,18 @@ RECURRING_EVENTS: dict[str, str] = {
     "invoice_issued": "recurring.invoice_issued",
 }
 PUBLISHED["recurring"] = RECURRING_EVENTS
+#: Timeline events of a quote (issue 20), by their webhook name.
+QUOTE_EVENTS: dict[str, str] = {
+    "created": "quote.created",
+    "updated": "quote.updated",
+    "finalized": "quote.finalized",
+    "sent": "quote.sent",
+    "accepted": "quote.accepted",
+    "declined": "quote.declined",
+    "expired": "quote.expired",
+    "converted": "quote.converted",
+}
+PUBLISHED["quote"] = QUOTE_EVENTS
 
 #: Every webhook event type, in contract order.
 EVENT_TYPES: tuple[str, ...] = tuple(t for events in PUBLISHED.values() for t in events.values())

@@ -101,6 +101,30 @@ MISSING = {
 }
 
 
+# quotes (issue 20)
+ID_ACTIONS.update(
+    {
+        "quote.create": {
+            "entity_id": "{entity}",
+            "client_id": "{client}",
+            "lines": [{"description": "Work", "quantity": "1", "unit_price": "10.00"}],
+        },
+        "quote.update": {"quote_id": "{quote}", "version": 1, "notes": "mine"},
+        "quote.get": {"quote_id": "{quote}"},
+        "quote.finalize": {"quote_id": "{quote}"},
+        "quote.send": {"quote_id": "{quote}"},
+        "quote.accept": {"quote_id": "{quote}", "name": "Mallory"},
+        "quote.decline": {"quote_id": "{quote}"},
+        "quote.convert": {"quote_id": "{quote}"},
+        "quote.pdf": {"quote_id": "{quote}"},
+        "quote.delete": {"quote_id": "{quote}"},
+        "quote.timeline": {"quote_id": "{quote}"},
+    }
+)
+FILTER_ACTIONS.add("quote.list")
+MISSING["quote"] = "quo_01zzzzzzzzzzzzzzzzzzzzzzzz"
+
+
 def _fill(value: Any, ids: dict[str, str]) -> Any:
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return ids[value[1:-1]]
@@ -157,6 +181,16 @@ def victim(api_env: Path, other_key: str, monkeypatch: pytest.MonkeyPatch) -> di
         )
         assert status == 200, rec
         ids["recurring"] = rec["id"]
+    if "quote.create" in load_all():
+        status, quote, _ = call(
+            "quote.create",
+            key=other_key,
+            entity_id=ids["entity"],
+            client_id=ids["client"],
+            lines=[{"description": "Work", "quantity": "1", "unit_price": "10.00"}],
+        )
+        assert status == 200, quote
+        ids["quote"] = quote["id"]
     return ids
 
 
@@ -171,6 +205,8 @@ def test_other_accounts_ids_are_404_like_missing_ones(
         if name not in registered:
             continue
         if "{invoice}" in str(template) and "invoice" not in victim:
+            continue
+        if "{quote}" in str(template) and "quote" not in victim:
             continue
         status, body, _ = call(name, key=key, **_fill(template, victim))
         missing_status, missing_body, _ = call(name, key=key, **_fill(template, MISSING))

@@ -17,6 +17,7 @@ import jsonschema
 import requests
 
 from functions.api.schema import ERROR_SCHEMA, ERROR_STATUS
+from functions.services.registry import load_all
 from tests.support.api import call, last_sign_in_token, sign_in
 from tests.support.params import client_params, entity_params
 
@@ -82,6 +83,10 @@ def seed_account(email: str, data_dir: Path) -> Account:
     ids["recurring"] = ok(
         "recurring.create", session, **common, interval="month", start_date="2027-01-01"
     )["id"]
+    if "quote.create" in load_all():  # quotes (issue 20): a draft and an open one
+        ids["quote"] = ok("quote.create", session, **common)["id"]
+        opened_quote = ok("quote.create", session, **common)["id"]
+        ids["open_quote"] = ok("quote.finalize", session, quote_id=opened_quote)["id"]
     return acct
 
 
@@ -173,6 +178,29 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "recurring.cancel": {"recurring_id": "{recurring}"},
     "recurring.timeline": {"recurring_id": "{recurring}"},
 }
+
+# quotes (issue 20)
+TEMPLATES.update(
+    {
+        "quote.create": {
+            "entity_id": "{entity}",
+            "client_id": "{client}",
+            "lines": [*LINES, {"product_id": "{product}", "quantity": "3"}],
+            "valid_until": "2027-01-31",
+        },
+        "quote.update": {"quote_id": "{quote}", "lines": LINES, "notes": "n"},
+        "quote.get": {"quote_id": "{open_quote}", "fields": ["id", "total"]},
+        "quote.list": {"q": "QUO", "status": ["open"], "sort_by": "total"},
+        "quote.finalize": {"quote_id": "{quote}"},
+        "quote.send": {"quote_id": "{open_quote}", "to": "x@example.com"},
+        "quote.accept": {"quote_id": "{open_quote}", "name": "Ann Buyer"},
+        "quote.decline": {"quote_id": "{open_quote}", "reason": "r"},
+        "quote.convert": {"quote_id": "{open_quote}"},
+        "quote.pdf": {"quote_id": "{open_quote}"},
+        "quote.delete": {"quote_id": "{quote}"},
+        "quote.timeline": {"quote_id": "{open_quote}"},
+    }
+)
 
 #: Left out of the valid-request mutations: success would end the session every later example
 #: relies on (logout is covered by the authorization tests).

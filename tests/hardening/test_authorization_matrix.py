@@ -117,6 +117,7 @@ def _kind(what: str) -> str:
     prefix = _victim_in(what).split("_")[0]
     kinds = {"inv": "invoice", "ent": "entity", "cli": "client", "prd": "product", "key": "apikey"}
     kinds["rec"] = "recurring"
+    kinds["quo"] = "quote"
     return kinds[prefix]
 
 

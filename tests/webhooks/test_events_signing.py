@@ -44,6 +44,19 @@ def test_every_contract_event_type_is_published_and_nothing_else():
         "invoice.credited",
         "invoice.refund_recorded",
     )
+    # quote.* and recurring.* "as those exist"
+    assert tuple(t for t in events.EVENT_TYPES if t.startswith("quote.")) == (
+        "quote.created",
+        "quote.updated",
+        "quote.finalized",
+        "quote.sent",
+        "quote.accepted",
+        "quote.declined",
+        "quote.expired",
+        "quote.converted",
+    )
+    assert {t.split(".")[0] for t in events.EVENT_TYPES} <= {"invoice", "quote", "recurring"}
+    assert len(set(events.EVENT_TYPES)) == len(events.EVENT_TYPES)
 
 
 def test_timeline_events_map_to_webhook_types():
@@ -62,7 +75,8 @@ def test_timeline_events_map_to_webhook_types():
     # types the issue adds to the timeline
     for later in ("viewed", "deleted", "refund_recorded"):
         assert events.webhook_type("invoice", later) == f"invoice.{later}"
-    assert events.webhook_type("quote", "created") is None  # until quotes exist
+    assert events.webhook_type("quote", "accepted") == "quote.accepted"
+    assert events.webhook_type("quote", "pdf_rendered") is None
 
 
 def test_subscription_check_names_each_bad_entry():
