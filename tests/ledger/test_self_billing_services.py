@@ -19,8 +19,9 @@ from functions.domain.errors import InvalidState, ValidationFailed
 from storage_adapter.sqlite import SqliteStore
 from tests.einvoice.validation import validate
 from tests.invoices.support import CLIENT, SELLER, act, make_ctx
+from tests.support.moto_server import dynamo_store, moto_endpoint  # noqa: F401
 
-from .test_services import blob, entries, fields_of
+from .test_services import backend, blob, entries, fields_of  # noqa: F401
 
 D = Decimal
 ISSUE = "2026-11-21"  # the contexts' today
@@ -68,10 +69,11 @@ def _supplier(ctx, agreement: dict | None, **extra) -> dict:
     return act(ctx, "client.create", **params)
 
 
-def test_kind_matrix_at_the_service_layer(ctx):
+def test_kind_matrix_at_the_service_layer(backend):  # noqa: F811
     """Every kind × every state of the supplier agreement: only an invoice (any client) and a
     self-billed invoice (agreement in force on the issue date) are created; credit notes come
-    from invoice.credit only."""
+    from invoice.credit only. On SQLite and DynamoDB."""
+    ctx = make_ctx(backend)
     entity = _entity(ctx)
     outcomes = {}
     for state, agreement in AGREEMENTS.items():
