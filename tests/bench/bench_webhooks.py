@@ -35,6 +35,7 @@ from functions.hosted.pages import render_invoice_page
 from functions.pdf.render import render_invoice_pdf
 from functions.webhooks.delivery import deliver
 from functions.webhooks.events import build_event, event_body
+from functions.webhooks.scan import scan_due
 from functions.webhooks.signing import new_secret, signature_headers
 from storage_adapter.sqlite import SqliteStore
 from tests.bench.common import Row, report
@@ -229,6 +230,7 @@ def delivery_rows(n: int, reps: int) -> list[Row]:
                     new_id,
                     send=lambda *a, **k: deliver(*a, allow_local=True, **k),
                     rng=random.Random(1),
+                    due=scan_due(store),
                 )
                 started = time.perf_counter()
                 summary = w.run_once()
