@@ -21,7 +21,6 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
 
 from storage_adapter import Record, Store
@@ -29,7 +28,8 @@ from storage_adapter import Record, Store
 from . import jobs
 from .delivery import deliver
 from .events import timestamp
-from .worker import WEBHOOKS, PassSummary, Worker
+from .notify import mail_disabled
+from .worker import PassSummary, Worker
 
 log = logging.getLogger("billow.webhooks")
 
@@ -109,45 +109,11 @@ def make_worker(store: Store, **kw: Any) -> Worker:
     from functions.services.common import new_id
     from functions.services.webhooks import sealer
 
+    from .scan import scan_due
+
     kw.setdefault("send", deliver)
+    kw.setdefault("due", scan_due(store))
     return Worker(store, sealer(), new_id, **kw)
-
-
-def _disabled_message(to: str, hook: Mapping[str, Any]) -> EmailMessage:
-    from functions.mail.messages import sender_address
-
-    message = EmailMessage()
-    message["Subject"] = "Billow: a webhook endpoint was disabled after 3 days of failures"
-    message["From"] = sender_address()
-    message["To"] = to
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        "Every delivery to this webhook endpoint has failed since "
-        f"{hook.get('failing_since')}, so Billow has disabled it:\n\n"
-        f"    {hook.get('url')}\n\n"
-        "Events are no longer sent to it. Fix the endpoint, then enable it again on the "
-        'Webhooks page of the app (or with webhook.update, status "enabled") and redeliver '
-        "the events you missed from its deliveries log.\n"
-    )
-    return message
-
-
-def mail_disabled(store: Store, services: Mapping[str, Any], webhook_ids: list[str]) -> int:
-    """Tell each disabled webhook's owner (the account's address); returns mails sent."""
-    sent = 0
-    mailer = services.get("mailer")
-    for hook_id in webhook_ids:
-        hook = store.get(WEBHOOKS, hook_id)
-        account = store.get("accounts", hook.account_id) if hook and hook.account_id else None
-        to = account.data.get("email") if account else None
-        if hook is None or not to or mailer is None:
-            continue
-        try:
-            mailer.send(_disabled_message(str(to), hook.data))
-            sent += 1
-        except Exception:
-            log.exception("the mail about disabled webhook %s was not sent", hook_id)
-    return sent
 
 
 def run_pass(

@@ -16,7 +16,7 @@ One pass (:meth:`Worker.run_once`):
    dedupe by ``webhook-id``.
 
 Which records are due comes from ``due`` (collection, up to) → records. Until the store
-indexes due dates (branch ``indexes``: ``Store.due``), :func:`scan_due` reads the collection;
+indexes due dates (branch ``indexes``: ``Store.due``), ``scan.scan_due`` reads the collection;
 wiring passes ``lambda c, t: [r for _, r in store.due(c, up_to=t)]``.
 
 Collections: ``webhooks`` (``url``, ``events``, ``status``, ``secret_sealed``, ``created_at``),
@@ -38,8 +38,16 @@ from storage_adapter import Filter, Record, Store, Transaction, VersionConflict
 from . import outbox
 from .delivery import AttemptResult, deliver
 from .events import timestamp
+from .fanout import fan_out_event
 from .sealing import Sealer, SealError, webhook_context
-from .staging import ATTEMPTS, DELIVERIES, EVENTS, WEBHOOKS, redeliver, stage_event
+from .staging import (
+    ATTEMPTS,
+    DELIVERIES,
+    EVENTS,
+    WEBHOOKS,
+    redeliver,
+    stage_event,
+)
 
 __all__ = ["ATTEMPTS", "DELIVERIES", "EVENTS", "WEBHOOKS", "redeliver", "stage_event"]
 ATTEMPTS_KEPT = timedelta(days=90)
@@ -49,26 +57,6 @@ log = logging.getLogger("billow.webhooks")
 
 Due = Callable[[str, str], list[Record]]
 Send = Callable[..., AttemptResult]
-
-
-def _event_due(data: dict[str, Any]) -> str | None:
-    return data.get("created_at") if data.get("status") == "pending" else None
-
-
-def scan_due(store: Store) -> Due:
-    """Due records found by reading the whole collection (what ``Store.due`` answers from an
-    index once declared collections exist): fine for tests and small stores."""
-    due_of = {EVENTS: _event_due, DELIVERIES: outbox.due_at}
-
-    def due(collection: str, up_to: str) -> list[Record]:
-        found = []
-        for rec in store.query(collection, account_id=None).items:
-            when = due_of[collection](rec.data)
-            if when is not None and when <= up_to:
-                found.append((when, rec.key, rec))
-        return [rec for _, _, rec in sorted(found, key=lambda t: (t[0], t[1]))]
-
-    return due
 
 
 @dataclass
@@ -90,49 +78,14 @@ class Worker:
     due: Due | None = None
     claim: timedelta = CLAIM
 
-    def __post_init__(self) -> None:
-        if self.due is None:
-            self.due = scan_due(self.store)
-
     # --- fan-out ------------------------------------------------------------------------------
     def fan_out(self) -> int:
         assert self.due is not None
         return sum(self.fan_out_one(rec) for rec in self.due(EVENTS, timestamp(self.now())))
 
     def fan_out_one(self, rec: Record) -> bool:
-        """Fan one pending outbox event out to its deliveries (in one commit with marking it
-        ``dispatched``); False when it was no longer pending (another worker did it)."""
-        hooks = [
-            {**h.data, "id": h.key, "account_id": h.account_id}
-            for h in self.store.query(WEBHOOKS, account_id=rec.account_id).items
-        ]
-        planned = outbox.plan_deliveries(rec.data, hooks, now=self.now())
-
-        def run(tx: Transaction) -> bool:
-            current = tx.get(EVENTS, rec.key)
-            if current is None or current.data.get("status") != "pending":
-                return False
-            for delivery in planned:
-                tx.put(
-                    DELIVERIES,
-                    outbox.delivery_key(delivery["event_id"], delivery["webhook_id"]),
-                    delivery,
-                    account_id=current.account_id,
-                    expected_version=0,
-                )
-            tx.put(
-                EVENTS,
-                rec.key,
-                {**current.data, "status": "dispatched", "deliveries": len(planned)},
-                account_id=current.account_id,
-                expected_version=current.version,
-            )
-            return True
-
-        try:
-            return bool(self.store.transaction(run, retries=0))
-        except VersionConflict:  # another worker dispatched it
-            return False
+        """Fan one pending outbox event out (:func:`.staging.fan_out_event`)."""
+        return fan_out_event(self.store, rec, now=self.now())
 
     # --- deliveries ---------------------------------------------------------------------------
     def _claim(self, key: str) -> Record | None:

@@ -126,6 +126,10 @@ class Deployment:
         # the key that seals webhook signing secrets (the API encrypts with it)
         key = self.client("kms").create_key(Description="billow webhook secrets")
         self.resolve.values["WebhookSecretsKey.Arn"] = key["KeyMetadata"]["Arn"]
+        # the webhook queue (webhook.redeliver queues a delivery on it)
+        sqs = self.client("sqs")
+        queue = sqs.create_queue(QueueName=f"{STACK}-hooks-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        self.resolve.values["WebhookQueue"] = queue
 
         bucket = resources["Bucket"]["Properties"]
         s3 = self.client("s3")

@@ -116,7 +116,12 @@ def resolve(template: dict[str, Any]) -> Resolver:
         "LogLevel": "INFO",
         "LogRetentionDays": "30",
         "WebhookSecretsKey.Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-webhooks",
+        "Table.StreamArn": f"{TABLE_ARN}/stream/2026-12-01T00:00:00.000",
+        "WebhookRetryScheduleGroup": f"{STACK}-webhook-retries",
     }
+    for queue in ("WebhookQueue", "PdfJobQueue"):
+        values[queue] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{STACK}-{queue}"
+        values[f"{queue}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-{queue}"
     for logical_id, resource in functions(template).items():
         name = Resolver(values)(resource["Properties"]["FunctionName"])
         values[logical_id] = name
@@ -152,19 +157,29 @@ def closure_of(template: dict[str, Any], resolve: Resolver, logical_id: str) -> 
 # --- functions -----------------------------------------------------------------------------------
 
 
-def test_the_four_functions_exist(template):
+ALL_FUNCTIONS = [
+    "ApiFunction",
+    "PdfFunction",
+    "OverdueFunction",
+    "ViesFunction",
+    "OutboxFunction",
+    "WebhookDeliveryFunction",
+]
+
+
+def test_the_six_functions_exist(template):
     handlers = {function_properties(template, k)["Handler"] for k in functions(template)}
     assert handlers == {
         "functions.api.handler.lambda_handler",
         "functions.pdf.handler.lambda_handler",
         "functions.overdue.handler.lambda_handler",
         "functions.vies.handler.lambda_handler",
+        "functions.webhooks.aws_outbox.outbox_handler",
+        "functions.webhooks.aws_delivery.delivery_handler",
     }
 
 
-@pytest.mark.parametrize(
-    "logical_id", ["ApiFunction", "PdfFunction", "OverdueFunction", "ViesFunction"]
-)
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_handler_resolves_to_an_importable_function(template, logical_id):
     module, attr = handler_module(function_properties(template, logical_id))
     handler = getattr(importlib.import_module(module), attr, None)
@@ -218,16 +233,14 @@ def test_powertools_and_log_groups_with_retention(template, resolve):
         # the function logs into that group (and so is created after it)
         props = function_properties(template, logical_id)
         assert props["LoggingConfig"]["LogGroup"] == {"Ref": group_id}
-    assert len(services) == 4  # one service name per function
+    assert len(services) == len(ALL_FUNCTIONS)  # one service name per function
     assert not log_groups  # no log group without a function
 
 
 # --- environment ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "logical_id", ["ApiFunction", "PdfFunction", "OverdueFunction", "ViesFunction"]
-)
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_every_environment_variable_the_code_reads_is_set(template, resolve, logical_id):
     env = function_env(template, resolve, logical_id)
     read = env_names_read(closure_of(template, resolve, logical_id))
@@ -301,8 +314,35 @@ def test_overdue_runs_daily_at_seven_utc(template):
     assert event["Type"] == "ScheduleV2"
     assert event["Properties"]["ScheduleExpression"] == "cron(0 7 * * ? *)"
     assert event["Properties"]["ScheduleExpressionTimezone"] == "UTC"
-    others = [k for k in functions(template) if k != "OverdueFunction"]
-    assert not any(template["Resources"][k]["Properties"].get("Events") for k in others)
+    # the only other triggers: the outbox's stream and queues (no scheduler of our own)
+    triggers = {
+        k: sorted(e["Type"] for e in template["Resources"][k]["Properties"]["Events"].values())
+        for k in functions(template)
+        if k != "OverdueFunction" and template["Resources"][k]["Properties"].get("Events")
+    }
+    assert triggers == {
+        "OutboxFunction": ["DynamoDB"],
+        "WebhookDeliveryFunction": ["SQS"],
+        "PdfFunction": ["SQS"],
+    }
+
+
+def test_the_outbox_reads_only_inserted_events_and_jobs_from_the_stream(template):
+    import json
+
+    (table,) = resources_of_type(template, "AWS::DynamoDB::Table").values()
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    stream = template["Resources"]["OutboxFunction"]["Properties"]["Events"]["TableStream"]
+    (flt,) = stream["Properties"]["FilterCriteria"]["Filters"]
+    assert json.loads(flt["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"coll": {"S": ["webhook_events", "jobs"]}}},
+    }
+    assert stream["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for queue in ("WebhookQueue", "PdfJobQueue"):
+        props = template["Resources"][queue]["Properties"]
+        assert props["RedrivePolicy"]["maxReceiveCount"] == 5, queue
+        assert props["SqsManagedSseEnabled"] is True
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -443,6 +483,30 @@ def expected_grants(template, resolve, logical_id) -> set[tuple[str, str]]:
     if "functions.hosted.keys" in closure and env.get("BILLOW_LINK_KEY_PARAMETER"):
         name = env["BILLOW_LINK_KEY_PARAMETER"]
         need.add(("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"))
+    # the outbox's queues: sent to by what the code names, consumed by the function's trigger
+    if "functions.webhooks.queue" in closure:
+        for variable, queue in (
+            ("BILLOW_WEBHOOK_QUEUE_URL", "WebhookQueue"),
+            ("BILLOW_PDF_QUEUE_URL", "PdfJobQueue"),
+        ):
+            if env.get(variable):
+                need.add(("sqs:SendMessage", resolve({"Fn::GetAtt": [queue, "Arn"]})))
+    props = template["Resources"][logical_id]["Properties"]
+    for trigger in (props.get("Events") or {}).values():
+        if trigger["Type"] == "SQS":
+            queue = resolve(trigger["Properties"]["Queue"])
+            for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
+                need.add((f"sqs:{action}", queue))
+        elif trigger["Type"] == "DynamoDB":
+            stream = resolve(trigger["Properties"]["Stream"])
+            for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"):
+                need.add((f"dynamodb:{action}", stream))
+    if env.get("BILLOW_WEBHOOK_SCHEDULE_GROUP") and "functions.webhooks.aws_delivery" in closure:
+        group = env["BILLOW_WEBHOOK_SCHEDULE_GROUP"]
+        need.add(
+            ("scheduler:CreateSchedule", f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{group}/*")
+        )
+        need.add(("iam:PassRole", env["BILLOW_WEBHOOK_SCHEDULER_ROLE_ARN"]))
     for variable, target in (
         ("BILLOW_PDF_FUNCTION", "PdfFunction"),
         ("BILLOW_VIES_FUNCTION", "ViesFunction"),
@@ -452,9 +516,7 @@ def expected_grants(template, resolve, logical_id) -> set[tuple[str, str]]:
     return need
 
 
-@pytest.mark.parametrize(
-    "logical_id", ["ApiFunction", "PdfFunction", "OverdueFunction", "ViesFunction"]
-)
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
 def test_role_grants_what_the_code_touches_and_nothing_more(template, resolve, logical_id):
     granted = grants(role_statements(template, resolve, logical_id))
     needed = expected_grants(template, resolve, logical_id)
@@ -471,8 +533,12 @@ def test_no_wildcards_anywhere_in_the_roles(template, resolve):
                 assert action in TRACING_ACTIONS, (logical_id, action)
             else:
                 assert resource.startswith("arn:aws:"), resource
-                if resource.endswith("*"):  # only log streams of a group and blob keys
-                    assert resource.endswith(":*") or resource == f"{BUCKET_ARN}/blobs/*"
+                if resource.endswith("*"):  # only log streams, blob keys, retry schedules
+                    assert (
+                        resource.endswith(":*")
+                        or resource == f"{BUCKET_ARN}/blobs/*"
+                        or resource.endswith(f":schedule/{STACK}-webhook-retries/*")
+                    ), resource
 
 
 def test_vies_function_touches_no_data(template, resolve):

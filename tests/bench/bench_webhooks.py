@@ -35,6 +35,7 @@ from functions.hosted.pages import render_invoice_page
 from functions.pdf.render import render_invoice_pdf
 from functions.webhooks.delivery import deliver
 from functions.webhooks.events import build_event, event_body
+from functions.webhooks.scan import scan_due
 from functions.webhooks.signing import new_secret, signature_headers
 from storage_adapter.sqlite import SqliteStore
 from tests.bench.common import Row, report
@@ -95,6 +96,55 @@ def commit_rows(n: int) -> list[Row]:
             plain,
             "same commit without the event",
             note="one more record in the same transaction",
+        )
+    ]
+
+
+def service_commit_rows(n: int) -> list[Row]:
+    """The real service path: ``invoice.record_payment`` (a finalized invoice: read, domain,
+    versioned write, timeline event, and its ``invoice.payment_recorded`` outbox event with the
+    whole invoice) — against the same action with the outbox staging switched off."""
+    from functions.services import timeline
+    from tests.invoices.support import act, draft, make_ctx, seed
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "billow.db")
+        try:
+            ctx = make_ctx(store)
+            ids = seed(ctx)
+            invoices = [
+                act(ctx, "invoice.finalize", invoice_id=draft(ctx, ids)["id"])["id"]
+                for _ in range(4)
+            ]
+            staged = timeline.stage_event
+
+            def pay(i: int) -> None:
+                act(ctx, "invoice.record_payment", invoice_id=invoices[i % 4], amount="0.01")
+
+            def without(i: int) -> None:
+                timeline.stage_event = lambda *a, **k: None
+                try:
+                    pay(i)
+                finally:
+                    timeline.stage_event = staged
+
+            for i in range(20):  # warm up
+                pay(i)
+                without(i)
+            evented = median_of(pay, n)
+            plain = median_of(without, n)
+            events = len(store.query("webhook_events", account_id=None).items)
+            assert events >= n  # the evented runs really staged their events
+        finally:
+            store.close()
+    return [
+        Row(
+            "webhooks",
+            "record_payment + outbox event (service, SQLite)",
+            evented,
+            plain,
+            "same action, no outbox event",
+            note="the event carries the whole invoice (JSON) in the same commit",
         )
     ]
 
@@ -229,6 +279,7 @@ def delivery_rows(n: int, reps: int) -> list[Row]:
                     new_id,
                     send=lambda *a, **k: deliver(*a, allow_local=True, **k),
                     rng=random.Random(1),
+                    due=scan_due(store),
                 )
                 started = time.perf_counter()
                 summary = w.run_once()
@@ -290,6 +341,7 @@ def rows(quick: bool = False) -> list[Row]:
     )
     return [
         *commit_rows(n_commit),
+        *service_commit_rows(n_commit // 2),
         *sign_rows(n_sign),
         *delivery_rows(n_deliver, reps),
         *hosted_rows(n_page),

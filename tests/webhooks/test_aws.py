@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from functions.pdf import handler as pdf_handler
-from functions.webhooks import aws
+from functions.webhooks import aws_delivery, aws_outbox
 from tests.invoices.support import act, draft, make_ctx, seed
 from tests.support.moto_server import dynamo_store, moto_endpoint  # noqa: F401
 from tests.webhooks.conftest import make_receiver
@@ -72,7 +72,8 @@ def test_commit_stream_queue_delivery_function_receiver(
     monkeypatch.setenv("BILLOW_WEBHOOK_QUEUE_URL", hooks_queue)
     monkeypatch.setenv("BILLOW_PDF_QUEUE_URL", pdf_queue)
     monkeypatch.setenv("BILLOW_WEBHOOKS_ALLOW_LOCAL", "1")
-    monkeypatch.setattr(aws, "_store", dynamo_store)
+    monkeypatch.setattr(aws_outbox, "_store", dynamo_store)
+    monkeypatch.setattr(aws_delivery, "_store", dynamo_store)
     monkeypatch.setattr(pdf_handler, "_store", dynamo_store)
     receiver = make_receiver("whsec_placeholder")
     receiver.script = ["500", "ok"]  # the first attempt fails
@@ -87,15 +88,15 @@ def test_commit_stream_queue_delivery_function_receiver(
         assert inv["pdf"] is None  # the request could not render it: its job is left
 
         records = stream_records(moto_endpoint, dynamo_store.table)
-        assert aws.outbox_handler({"Records": records}, None) == {"batchItemFailures": []}
+        assert aws_outbox.outbox_handler({"Records": records}, None) == {"batchItemFailures": []}
         # the replayed stream (a retried batch) sends again but changes nothing
-        assert aws.outbox_handler({"Records": records}, None) == {"batchItemFailures": []}
+        assert aws_outbox.outbox_handler({"Records": records}, None) == {"batchItemFailures": []}
 
         deliveries = sqs_event(sqs, hooks_queue)
         assert {json.loads(r["body"])["delivery"] for r in deliveries["Records"]} == {
             next(k for k in _keys(dynamo_store, "webhook_deliveries"))
         }
-        assert aws.delivery_handler(deliveries, None) == {"batchItemFailures": []}
+        assert aws_delivery.delivery_handler(deliveries, None) == {"batchItemFailures": []}
         assert len(receiver.requests) >= 1 and receiver.requests[0].headers  # the 500
         # the retry comes back through the queue (DelaySeconds); hand it over when it does
         deadline = time.monotonic() + 60
@@ -103,7 +104,7 @@ def test_commit_stream_queue_delivery_function_receiver(
             assert time.monotonic() < deadline, "the retry never came back"
             batch = sqs_event(sqs, hooks_queue, wait=5)
             if batch["Records"]:
-                assert aws.delivery_handler(batch, None) == {"batchItemFailures": []}
+                assert aws_delivery.delivery_handler(batch, None) == {"batchItemFailures": []}
         assert all(r.verified for r in receiver.requests)
         assert len(set(receiver.ids())) == 1  # both tries under the same webhook-id
         body = json.loads(receiver.requests[-1].body)

@@ -20,6 +20,7 @@ from functions.pdf.store import render_and_store
 from functions.services.common import new_id
 from functions.webhooks import jobs, outbox, runner, worker
 from functions.webhooks.delivery import deliver
+from functions.webhooks.scan import scan_due
 from functions.webhooks.sealing import LocalSealer
 from tests.invoices.support import OTHER_ACCOUNT, act, draft, make_ctx, seed
 from tests.support.moto_server import dynamo_store, moto_endpoint  # noqa: F401
@@ -81,7 +82,9 @@ def hook_for(ctx, rec, **extra) -> dict[str, Any]:
 def new_worker(ctx, clock=None, **send_kw) -> worker.Worker:
     send = functools.partial(deliver, **{"allow_local": True, "timeout": 1.0, **send_kw})
     clock = clock or Clock(ctx.now + timedelta(minutes=1))
-    return worker.Worker(ctx.store, ctx.services["sealer"], new_id, send=send, now=clock)
+    return worker.Worker(
+        ctx.store, ctx.services["sealer"], new_id, send=send, now=clock, due=scan_due(ctx.store)
+    )
 
 
 def delivered_events(rec) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import pytest
 from functions.services.common import new_id
 from functions.webhooks import outbox, worker
 from functions.webhooks.delivery import deliver
+from functions.webhooks.scan import scan_due
 from functions.webhooks.sealing import LocalSealer, webhook_context
 from functions.webhooks.signing import new_secret
 from storage_adapter.sqlite import SqliteStore
@@ -111,6 +112,7 @@ def commit_change(store, *, status="paid", timeline="paid", at=T0, account=ACCOU
 
 def make_worker(store, sealer, clock, **kw):
     send = functools.partial(deliver, allow_local=True, timeout=0.5)
+    kw.setdefault("due", scan_due(store))
     return worker.Worker(store, sealer, new_id, send=send, now=clock, **kw)
 
 
