@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("daily", "overdue"):
         daily = sub.add_parser(
             name,
-            help="run the daily run once: overdue marking and reminders (what falls due)"
+            help="run the daily run once: overdue, reminders, recurring invoices (what falls due)"
             + (" — another name for `billow daily`" if name == "overdue" else ""),
         )
         daily.add_argument("--today", type=_parse_date, default=None, help="YYYY-MM-DD")

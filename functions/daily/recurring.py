@@ -1,9 +1,9 @@
 """The daily run's recurring job: issue every period that fell due up to today, once.
 
 1. **send what a crash left unsent** — an ``auto_advance`` invoice is finalized in the commit
-   that issues it; it is mailed afterwards. Its marker (``recurring_issues``) stays
-   ``to_send`` until the mail is recorded, so a run killed in between sends it on the next run
-   (unless the invoice already shows ``sent_at``).
+   that issues it, which also records it in ``recurring_unsent``; it is mailed afterwards and
+   that entry deleted. A run killed in between sends it on the next run (unless the invoice
+   already shows ``sent_at``). The run reads only what is pending, not every period ever.
 2. **issue** — the due periods of every active schedule, oldest period first across schedules
    (so invoice numbers follow the periods' order), each by
    :func:`functions.services.recurring.issue_period`: one commit per period that creates the
@@ -60,54 +60,58 @@ def after_commit(issued: int) -> None:
 
 
 def _send(day: Any, issue_key: str) -> str:
-    """Render and mail an issued, finalized invoice; mark its marker ``sent``.
+    """Mail an issued, finalized invoice (its PDF rendered if need be), then drop its
+    ``recurring_unsent`` entry and mark its issue marker ``sent`` in one commit.
 
-    Returns ``sent``, ``skipped`` (no e-mail address, or already sent) or ``failed``."""
+    Returns ``sent``; ``skipped`` (nothing pending, no e-mail address, or already sent by a
+    run that died before recording it); or ``failed`` (left pending for the next run)."""
     from functions.domain.errors import BillowError
     from functions.services.invoices import INVOICES
     from functions.services.invoices_lifecycle import InvoiceSend, send_invoice
-    from functions.services.recurring import ISSUES
+    from functions.services.recurring import ISSUES, UNSENT
 
-    marker = day.store.get(ISSUES, issue_key)
-    if marker is None or marker.data.get("status") != "to_send":
+    pending = day.store.get(UNSENT, issue_key)
+    if pending is None:
         return "skipped"
-    ctx = _context(day, marker.account_id)
-    invoice = day.store.get(INVOICES, marker.data["invoice_id"])
-    outcome = "skipped"
+    invoice = day.store.get(INVOICES, pending.data["invoice_id"])
+    outcome, status = "skipped", "sent"
     if invoice is not None and not invoice.data.get("sent_at"):
         if invoice.data.get("client_email") or (invoice.data.get("buyer") or {}).get("email"):
             try:
-                send_invoice(ctx, InvoiceSend(invoice_id=invoice.key))
+                send_invoice(_context(day, pending.account_id), InvoiceSend(invoice_id=invoice.key))
                 outcome = "sent"
             except BillowError as exc:  # a mail failure: tried again by the next run
                 logger.warning("sending recurring invoice %s failed: %s", invoice.key, exc)
                 return "failed"
-    elif invoice is not None:
-        outcome = "sent"
+        else:
+            status = "no_email"
 
-    def mark(tx: Any) -> None:
-        current = tx.get(ISSUES, issue_key)
-        if current is not None and current.data.get("status") == "to_send":
+    def done(tx: Any) -> None:
+        current = tx.get(UNSENT, issue_key)
+        if current is None:
+            return
+        tx.delete(UNSENT, issue_key, expected_version=current.version)
+        marker = tx.get(ISSUES, issue_key)
+        if marker is not None:
             tx.put(
                 ISSUES,
                 issue_key,
-                {**current.data, "status": outcome},
-                account_id=current.account_id,
-                expected_version=current.version,
+                {**marker.data, "status": status},
+                account_id=marker.account_id,
+                expected_version=marker.version,
             )
 
-    day.store.transaction(mark)
+    day.store.transaction(done)
     return outcome
 
 
 def run_recurring(day: Any) -> dict[str, Any]:
     """Issue every due period of every active schedule; returns counts."""
     from functions.services.invoices_finalize import render_after_commit
-    from functions.services.recurring import ISSUES, issue_period, record_failure, schedule_of
+    from functions.services.recurring import UNSENT, issue_period, record_failure, schedule_of
 
     counts = {"issued": 0, "finalized": 0, "sent": 0, "finalize_failed": 0, "errors": 0}
-    unsent = day.store.query(ISSUES, account_id=None, filters=[Filter("status", "eq", "to_send")])
-    for marker in unsent.items:
+    for marker in day.store.query(UNSENT, account_id=None).items:
         if _send(day, marker.key) == "sent":
             counts["sent"] += 1
 

@@ -48,6 +48,9 @@ from .registry import Context, Params, action
 
 RECURRING = "recurring"
 ISSUES = "recurring_issues"
+#: Finalized invoices issued but not yet mailed (key = the issue key): written in the issuing
+#: commit, deleted once mailed, so the daily run reads what is pending, not every period ever.
+UNSENT = "recurring_unsent"
 
 #: Fields of the record that are bookkeeping, not part of the representation.
 INTERNAL_FIELDS = frozenset({"next_period"})
@@ -563,6 +566,14 @@ def issue_period(ctx: Context, recurring_id: str, today: date) -> dict[str, Any]
             account_id=rec.account_id,
             expected_version=0,
         )
+        if finalized:
+            tx.put(
+                UNSENT,
+                key,
+                {"invoice_id": invoice_id, "recurring_id": rec.key},
+                account_id=rec.account_id,
+                expected_version=0,
+            )
         data = {
             **rec.data,
             "issued_count": int(rec.data.get("issued_count") or 0) + 1,

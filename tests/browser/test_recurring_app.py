@@ -70,6 +70,18 @@ def test_recurring_schedule_life(
     expect(issued).to_contain_text("Draft")
     expect(page.locator('[data-meta="Invoices issued"]')).to_have_text("1")
 
+    # once an invoice was issued the periods are fixed; lines and notes still change
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(page.get_by_role("heading", name="Edit schedule", exact=True)).to_be_visible()
+    expect(page.get_by_label("First period starts")).to_be_disabled()
+    page.get_by_label("Line 2 quantity").fill("4")
+    page.get_by_label("Notes on each invoice").fill("Thank you for your business.")
+    shot(page, screenshots, "44-recurring-edit-after-issue")
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_role("heading", name="Hafen Logistik GmbH", exact=True)).to_be_visible()
+    expect(page.get_by_text("Thank you for your business.")).to_be_visible()
+    expect(page.locator("tfoot .num")).to_have_text("€1,644.58")  # (1200 + 4 × 45.50) × 1.19
+
     page.get_by_role("button", name="Pause").click()
     expect(page.locator(".badge-rec-paused")).to_have_text("Paused")
     page.get_by_role("button", name="Resume").click()

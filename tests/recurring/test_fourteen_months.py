@@ -161,6 +161,7 @@ def test_fourteen_months_of_daily_runs(tmp_path: Path) -> None:
         if day == KILL_DAY:  # the rest of that day's periods, and the unsent one is sent
             assert first["jobs"]["recurring"]["issued"] >= 1
             assert all(m["status"] != "to_send" for m in markers(data_dir).values())
+            assert markers(data_dir, "recurring_unsent") == {}
         if day in RERUN_DAYS:
             reruns.append(daily(data_dir, day)["jobs"]["recurring"])
     assert reruns and all(r["issued"] == 0 and r["sent"] == 0 for r in reruns)
@@ -247,11 +248,11 @@ def test_fourteen_months_of_daily_runs(tmp_path: Path) -> None:
         store.close()
 
 
-def markers(data_dir: Path) -> dict[str, dict[str, Any]]:
-    """The issue markers (``<schedule>:<period start>``) in the store."""
+def markers(data_dir: Path, collection: str = "recurring_issues") -> dict[str, dict[str, Any]]:
+    """The issue markers (``<schedule>:<period start>``) in the store (or the unsent ones)."""
     store = SqliteStore(data_dir / "billow.db")
     try:
-        return {r.key: r.data for r in store.query("recurring_issues", account_id=None).items}
+        return {r.key: r.data for r in store.query(collection, account_id=None).items}
     finally:
         store.close()
 

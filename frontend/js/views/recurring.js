@@ -195,7 +195,7 @@ export async function renderRecurringEditor(main, id) {
   const schedule = fieldset(
     "Schedule",
     [
-      field({ label: "Every", name: "interval_count", type: "number", value: current.interval_count || 1, attrs: { min: "1", disabled: locked || null }, hint: lockHint }),
+      field({ label: "Every", name: "interval_count", type: "number", value: current.interval_count || 1, attrs: { min: "1", disabled: locked || null } }),
       field({ label: "Interval", name: "interval", options: INTERVALS, value: current.interval, attrs: { disabled: locked || null } }),
       field({ label: "First period starts", name: "start_date", type: "date", value: current.start_date, required: true, attrs: { disabled: locked || null } }),
       endSelect,
@@ -203,8 +203,9 @@ export async function renderRecurringEditor(main, id) {
       endDateField,
       field({ label: "Finalize and send each invoice automatically", name: "auto_advance", type: "checkbox", value: current.auto_advance, wide: true }),
     ],
-    "Each invoice is issued on the first day of its period and covers that period.",
+    `Each invoice is issued on the first day of its period and covers that period.${lockHint ? ` The interval and the first period are ${lockHint.charAt(0).toLowerCase()}${lockHint.slice(1)}` : ""}`,
   );
+  if (locked) schedule.classList.add("fieldset-locked");
   const parties = fieldset("Parties", [
     field({ label: "Company", name: "entity_id", options: ents.map((e) => [e.id, e.name]), value: current.entity_id, required: true }),
     field({ label: "Client", name: "client_id", options: [["", "Choose a client…"], ...cls.filter((c) => !c.archived).map((c) => [c.id, c.name])], value: current.client_id, required: true }),
