@@ -110,6 +110,7 @@ def resolve(template: dict[str, Any]) -> Resolver:
         "SesRegion": "",
         "LogLevel": "INFO",
         "LogRetentionDays": "30",
+        "EdgeSecret": "edge-secret-for-tests",
     }
     for logical_id, resource in functions(template).items():
         name = Resolver(values)(resource["Properties"]["FunctionName"])
@@ -120,7 +121,7 @@ def resolve(template: dict[str, Any]) -> Resolver:
         values[f"{logical_id}.Arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
     for logical_id in resources_of_type(template, "AWS::IAM::Role"):
         values[f"{logical_id}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{STACK}-{logical_id}-X"
-    return Resolver(values, {"SesInStackRegion": True})
+    return Resolver(values, {"SesInStackRegion": True, "HasEdgeSecret": True})
 
 
 def handler_module(props: dict[str, Any]) -> tuple[str, str]:
@@ -341,6 +342,10 @@ def test_cloudfront_reads_only_the_app_prefix(template, resolve):
     assert api["DomainName"]["Fn::Select"][1]["Fn::Split"][1] == {
         "Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]
     }
+    # with EdgeSecret set, CloudFront vouches for CloudFront-Viewer-Address (see hosted.py)
+    assert resolve(api["OriginCustomHeaders"]) == [
+        {"HeaderName": "X-Billow-Edge", "HeaderValue": "edge-secret-for-tests"}
+    ]
     (hosted,) = dist["CacheBehaviors"]
     assert (hosted["PathPattern"], hosted["TargetOriginId"]) == ("/i/*", "api")
     assert hosted["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
