@@ -17,7 +17,9 @@ HEAD or a browser prefetch (``Sec-Purpose``/``Purpose: prefetch``) does not coun
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -61,6 +63,24 @@ def _redirect(url: str) -> Response:
     )
 
 
+def client_address(event: Any) -> str:
+    """The customer's address, for the rate limit of unknown tokens: the connection's
+    (``requestContext.http.sourceIp``: in ``billow serve`` already the client behind a trusted
+    proxy), or — behind CloudFront, whose edge would otherwise share one bucket among all its
+    viewers — ``CloudFront-Viewer-Address``, but only when the request carries the origin
+    header CloudFront adds (``X-Billow-Edge`` equal to ``BILLOW_EDGE_SECRET``): anyone can send
+    the viewer header straight to the Function URL."""
+    source = event.request_context.http.source_ip or ""
+    secret = os.environ.get("BILLOW_EDGE_SECRET") or ""
+    viewer = _header(event, "cloudfront-viewer-address") or ""
+    edge = _header(event, "x-billow-edge") or ""
+    if secret and viewer and hmac.compare_digest(edge.encode(), secret.encode()):
+        host = viewer.rpartition(":")[0].strip("[]")  # "ip:port", IPv6 without brackets
+        if host:
+            return host
+    return source
+
+
 def _is_prefetch(event: Any) -> bool:
     purpose = (_header(event, "sec-purpose") or _header(event, "purpose") or "").lower()
     return "prefetch" in purpose or "prerender" in purpose
@@ -75,9 +95,8 @@ def answer(event: Any, public_url: str) -> Response:
     if found is None or found.kind != "invoice":
         return page_response(pages.render_not_found(language))
     store = runtime.get_store()
-    source_ip = event.request_context.http.source_ip or ""
     try:
-        rec = hosted.find_by_token(store, found.token, source_ip)
+        rec = hosted.find_by_token(store, found.token, client_address(event))
     except RateLimited as exc:
         return page_response(pages.render_rate_limited(exc.retry_after, language))
     except NotFound:

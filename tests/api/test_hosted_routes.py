@@ -153,3 +153,28 @@ def test_an_idempotent_replay_keeps_no_token_in_the_store(key, api_env: Path):
         dump = "\n".join(db.iterdump())
     assert "fin-1" in dump or "idempot" in dump.lower()  # the record is there ...
     assert token not in dump  # ... without the token
+
+
+def test_behind_cloudfront_the_viewer_counts_only_with_the_edge_secret(key, invoice, monkeypatch):
+    monkeypatch.setenv("BILLOW_EDGE_SECRET", "edge-5ecret-for-this-test")
+    page = path_of(invoice["hosted_invoice_url"])
+    edge = "203.0.113.50"  # one CloudFront edge, many customers behind it
+    signed = {"X-Billow-Edge": "edge-5ecret-for-this-test"}
+    for _ in range(tokens.MISSES_PER_WINDOW):
+        miss = get(
+            f"/i/{tokens.new_token()}",
+            ip=edge,
+            **signed,
+            **{"CloudFront-Viewer-Address": "198.51.100.1:4431"},
+        )
+        assert miss[0] == 404
+    prober = {**signed, "CloudFront-Viewer-Address": "198.51.100.1:5000"}
+    assert get(page, ip=edge, **prober)[0] == 429  # the prober, whatever its port
+    customer = {**signed, "CloudFront-Viewer-Address": "2001:db8::7:443"}
+    assert get(page, ip=edge, **customer)[0] == 200  # another viewer of the same edge
+    # without the secret the viewer header is anybody's to forge: the connection counts
+    forged = {"X-Billow-Edge": "guess", "CloudFront-Viewer-Address": "192.0.2.200:1"}
+    for _ in range(tokens.MISSES_PER_WINDOW):
+        assert get(f"/i/{tokens.new_token()}", ip="203.0.113.60", **forged)[0] == 404
+    other = {"CloudFront-Viewer-Address": "192.0.2.201:1"}
+    assert get(page, ip="203.0.113.60", **other)[0] == 429

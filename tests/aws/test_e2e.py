@@ -85,8 +85,9 @@ class Deployment:
                 "MailFrom": self.mail_from,
                 "SesRegion": "",
                 "LogLevel": "INFO",
+                "EdgeSecret": "",
             },
-            {"SesInStackRegion": True},
+            {"SesInStackRegion": True, "HasEdgeSecret": False},
         )
 
     def client(self, service: str) -> Any:

@@ -118,6 +118,7 @@ def resolve(template: dict[str, Any]) -> Resolver:
         "WebhookSecretsKey.Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-webhooks",
         "Table.StreamArn": f"{TABLE_ARN}/stream/2026-12-01T00:00:00.000",
         "WebhookRetryScheduleGroup": f"{STACK}-webhook-retries",
+        "EdgeSecret": "edge-secret-for-tests",
     }
     for queue in ("WebhookQueue", "PdfJobQueue"):
         values[queue] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{STACK}-{queue}"
@@ -131,7 +132,7 @@ def resolve(template: dict[str, Any]) -> Resolver:
         values[f"{logical_id}.Arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
     for logical_id in resources_of_type(template, "AWS::IAM::Role"):
         values[f"{logical_id}.Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{STACK}-{logical_id}-X"
-    return Resolver(values, {"SesInStackRegion": True})
+    return Resolver(values, {"SesInStackRegion": True, "HasEdgeSecret": True})
 
 
 def handler_module(props: dict[str, Any]) -> tuple[str, str]:
@@ -387,6 +388,10 @@ def test_cloudfront_reads_only_the_app_prefix(template, resolve):
     assert api["DomainName"]["Fn::Select"][1]["Fn::Split"][1] == {
         "Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]
     }
+    # with EdgeSecret set, CloudFront vouches for CloudFront-Viewer-Address (see hosted.py)
+    assert resolve(api["OriginCustomHeaders"]) == [
+        {"HeaderName": "X-Billow-Edge", "HeaderValue": "edge-secret-for-tests"}
+    ]
     (hosted,) = dist["CacheBehaviors"]
     assert (hosted["PathPattern"], hosted["TargetOriginId"]) == ("/i/*", "api")
     assert hosted["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled

@@ -149,6 +149,12 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "invoice.pdf": {"invoice_id": "{void}"},
     "invoice.einvoice": {"invoice_id": "{open}", "format": "cii"},
     "invoice.timeline": {"invoice_id": "{credit_note}"},
+    "invoice.rotate_link": {"invoice_id": "{open}"},
+    "invoice.add_lines": {
+        "invoice_id": "{fresh_draft}",
+        "aggregate": True,
+        "lines": [{"product_id": "{product}", "quantity": "2", "metadata": {"meter": "m1"}}],
+    },
     "report.summary": {"currency": "EUR"},
     "vat.rates": {"country": "DE"},
     "invoice.record_refund": {"invoice_id": "{credit_note}", "amount": "1.00"},
