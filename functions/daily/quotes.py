@@ -26,6 +26,7 @@ def run_quote_expiry(day: Any) -> dict[str, Any]:
     .run.Day``); returns ``{"checked", "expired"}``."""
     from functions.domain.models import parse_model
     from functions.domain.quotes import Quote, expire, is_expired
+    from functions.services.timeline import append_timeline
 
     store = day.store
     now = day.now.astimezone(UTC).replace(microsecond=0)
@@ -60,10 +61,13 @@ def run_quote_expiry(day: Any) -> dict[str, Any]:
                     return False
                 after = expire(quote, now).model_copy(update={"updated_at": now})
                 data = {**rec.data, **after.model_dump(mode="json", exclude=_RECORD_FIELDS)}
-                tx.put(QUOTES, key, data, account_id=rec.account_id, expected_version=rec.version)
+                new = tx.put(
+                    QUOTES, key, data, account_id=rec.account_id, expected_version=rec.version
+                )
                 valid_until = quote.valid_until.isoformat() if quote.valid_until else None
-                tx.append(
-                    f"timeline:{key}",
+                append_timeline(  # timeline + quote.expired for webhooks, in this commit
+                    tx,
+                    new,
                     {
                         "type": "expired",
                         "at": stamp,

@@ -62,6 +62,7 @@ from .invoices import (
 from .invoices import present as present_invoice
 from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
+from .timeline import append_timeline
 
 QUOTES = "quotes"
 HOSTED_LINKS = "hosted_links"
@@ -196,8 +197,8 @@ def write_quote(
         account_id=rec.account_id,
         expected_version=rec.version,
     )
-    for type_, payload in events:
-        tx.append(timeline_stream(rec.key), event(ctx, type_, payload))
+    for type_, payload in events:  # timeline + the quote.* webhook event (the outbox)
+        append_timeline(tx, new, event(ctx, type_, payload))
     return new
 
 
@@ -317,7 +318,7 @@ def create_quote(ctx: Context, p: QuoteCreate) -> dict[str, Any]:
 
     def run(tx: Transaction) -> Record:
         rec = tx.put(QUOTES, quote_id, data, account_id=account_id, expected_version=0)
-        tx.append(timeline_stream(quote_id), event(ctx, "created", {"status": "draft"}))
+        append_timeline(tx, rec, event(ctx, "created", {"status": "draft"}))
         return rec
 
     return present(ctx, mutate(ctx, run))
@@ -652,9 +653,8 @@ def convert_quote(ctx: Context, p: QuoteRef) -> dict[str, Any]:
             account_id=rec.account_id,
             expected_version=0,
         )
-        tx.append(
-            timeline_stream(invoice_id),
-            event(ctx, "created", {"status": "draft", "quote_id": quote.id}),
+        append_timeline(  # the new invoice's invoice.created
+            tx, inv_rec, event(ctx, "created", {"status": "draft", "quote_id": quote.id})
         )
         after = converted(quote, invoice_id, stamp)
         quote_rec = write_quote(tx, ctx, rec, after, [("converted", {"invoice_id": invoice_id})])

@@ -41,7 +41,6 @@ from .invoices import (
     load_products,
     now_utc,
     stored_data,
-    timeline_stream,
 )
 from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
@@ -494,7 +493,11 @@ def issue_period(ctx: Context, recurring_id: str, today: date) -> dict[str, Any]
     the invoice is finalized in the same commit; a document that fails the finalize checks is
     issued as a draft and the problem recorded (the period is never lost for it).
     """
-    from .invoices_finalize import _finalize_in, _with_seller_logo
+    from functions.webhooks.jobs import stage_pdf_job
+
+    from .events import append_event
+    from .invoices_finalize import _finalize_in, _with_seller_logo, stage_link
+    from .ledger import post_entry
 
     invoice_id = new_id("inv")
 
@@ -540,18 +543,20 @@ def issue_period(ctx: Context, recurring_id: str, today: date) -> dict[str, Any]
                 document, logo_blob = _finalize_in(tx, ctx, dated)
             except ValidationFailed as exc:
                 finalize_error = [d.as_dict() for d in exc.details]
+        finalized = document.status != "draft"
+        if finalized:  # as invoice.finalize does: the customer's link, in the same commit
+            extra.update(stage_link(tx, ctx, invoice_id, rec.account_id))
         data = stored_data(document, None, **extra)
         if logo_blob:
             data = _with_seller_logo(data, logo_blob)
         invoice = tx.put(INVOICES, invoice_id, data, account_id=rec.account_id, expected_version=0)
-        timeline = timeline_stream(invoice_id)
-        tx.append(timeline, event(ctx, "created", {"status": "draft", "recurring_id": rec.key}))
-        finalized = document.status != "draft"
-        if finalized:
-            tx.append(
-                timeline,
-                event(ctx, "finalized", {"number": document.number, "status": document.status}),
-            )
+        created = {"status": "draft", "recurring_id": rec.key}
+        append_event(tx, ctx, invoice, "created", created)  # timeline + webhook outbox
+        if finalized:  # and its PDF job and journal entry, as invoice.finalize does
+            finalized_data = {"number": document.number, "status": document.status}
+            append_event(tx, ctx, invoice, "finalized", finalized_data)
+            stage_pdf_job(tx, invoice, stamp)
+            post_entry(tx, ctx, "finalize", document)
         period = {"start": start.isoformat(), "end": end.isoformat()}
         tx.put(
             ISSUES,
