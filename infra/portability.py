@@ -53,6 +53,11 @@ EXPORTED = (
     "products",
     "invoices",
     "quotes",
+    "recurring",
+    "recurring_issues",
+    "recurring_unsent",
+    "ledger_documents",
+    "ledger_entries",
     "account_emails",
     "accounts",
 )
@@ -71,7 +76,8 @@ NOT_EXPORTED = {
     "webhook_attempts": "the deliveries log (kept 90 days)",
     "jobs": "pending work of the source installation (PDFs are exported with the invoices)",
     "hosted_links": "customer links are derived with the installation's link key, which stays "
-    "behind: a quote's link works again once re-issued on the new installation",
+    "behind: an import writes the invoices' links again under the new key (the URLs change); "
+    "a quote's link works again once re-issued on the new installation",
 }
 
 
@@ -186,14 +192,19 @@ def collect(store: Store, email: str) -> AccountData:
     from functions.services.invoices import timeline_stream
 
     documents = [*out.records["invoices"], *out.records.get("quotes", [])]
+    documents += out.records.get("recurring", [])  # schedules keep their timelines too
     for doc in tqdm(documents, desc="events", unit="document", disable=None):
         stream = timeline_stream(doc["key"])
+        if doc in out.records.get("recurring", []):
+            stream = f"recurring:{doc['key']}"
         events = store.events(stream)
         if events:
             out.events[stream] = events
     entity_ids = {r["key"] for r in out.records["entities"]}
     quote_counters = _quote_counter_names(out.records.get("quotes", []))
-    for name in sorted(_counter_names(store, out.records["invoices"], entity_ids) | quote_counters):
+    ledger_counters = {f"ledger:{entity_id}" for entity_id in entity_ids}  # posting order
+    counter_names = _counter_names(store, out.records["invoices"], entity_ids)
+    for name in sorted(counter_names | quote_counters | ledger_counters):
         value = store.counter_value(name)
         if value:
             out.counters[name] = value
@@ -316,7 +327,8 @@ def read_export(archive: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 def clashes(store: Store, manifest: dict[str, Any], members: dict[str, bytes]) -> list[str]:
     """What of the archive already exists in ``store`` (nothing may be overwritten)."""
     found: list[str] = []
-    for collection in EXPORTED:
+    # the account's own records first: "the e-mail address" heads a long list of clashes
+    for collection in sorted(EXPORTED, key=lambda c: c not in ("account_emails", "accounts")):
         for rec in json.loads(members.get(f"records/{collection}.json", b"[]")):
             if store.get(collection, rec["key"]) is not None:
                 what = "the e-mail address" if collection == "account_emails" else rec["key"]
@@ -375,12 +387,43 @@ def import_account(store: Store, archive: Path) -> dict[str, Any]:
         ):
             store.transaction(lambda tx, b=batch, c=collection: _put_all(tx, c, b, account_id))
         total += len(records)
+    _relink(store, account_id, json.loads(members.get("records/invoices.json", b"[]")), size)
     return {
         "account_id": account_id,
         "email": manifest["account"]["email"],
         "records": total,
         **{k: v for k, v in manifest["counts"].items() if k != "records"},
     }
+
+
+def _relink(store: Store, account_id: str, invoices: list[dict[str, Any]], size: int) -> None:
+    """The customer links of the imported documents, under this installation's link key (the
+    source's key stays behind, so the URLs change and the old ones end with the old store)."""
+    from functions.hosted.keys import link_key
+    from functions.hosted.tokens import derive_token, token_hash
+
+    links = [
+        (doc["key"], int(doc["data"]["hosted_link_version"]))
+        for doc in invoices
+        if doc["data"].get("hosted_link_version")
+    ]
+    if not links:
+        return
+    key = link_key(store)
+    at = datetime.now(UTC).isoformat()
+
+    def write(tx: Transaction, batch: list[tuple[str, int]]) -> None:
+        for invoice_id, version in batch:
+            tx.put(
+                "hosted_links",
+                token_hash(derive_token(key, invoice_id, version)),
+                {"invoice_id": invoice_id, "version": version, "created_at": at},
+                account_id=account_id,
+                expected_version=0,
+            )
+
+    for batch in _batches(links, size):
+        store.transaction(lambda tx, b=batch: write(tx, b))
 
 
 def _put_all(

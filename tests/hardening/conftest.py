@@ -23,6 +23,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The API function on a fresh SQLite store; VIES points at a closed loopback port, so a
     VAT check answers ``503 vies_unavailable`` at once instead of leaving the machine."""
     monkeypatch.setenv("BILLOW_VIES_URL", f"http://127.0.0.1:{closed_port()}/check-vat-number")
+    # webhook endpoints on loopback (never called: nothing delivers in these tests)
+    monkeypatch.setenv("BILLOW_WEBHOOKS_ALLOW_LOCAL", "1")
     return use_tmp_store(tmp_path / "data", monkeypatch)
 
 

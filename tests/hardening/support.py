@@ -83,6 +83,9 @@ def seed_account(email: str, data_dir: Path) -> Account:
     ids["recurring"] = ok(
         "recurring.create", session, **common, interval="month", start_date="2027-01-01"
     )["id"]
+    ids["webhook"] = ok(
+        "webhook.create", session, url="http://127.0.0.1:9/hook", events=["invoice.paid"]
+    )["id"]
     if "quote.create" in load_all():  # quotes (issue 20): a draft and an open one
         ids["quote"] = ok("quote.create", session, **common)["id"]
         opened_quote = ok("quote.create", session, **common)["id"]
@@ -184,6 +187,26 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "recurring.cancel": {"recurring_id": "{recurring}"},
     "recurring.timeline": {"recurring_id": "{recurring}"},
 }
+
+# webhooks (issue 17)
+TEMPLATES.update(
+    {
+        "webhook.create": {
+            "url": "http://127.0.0.1:9/other",
+            "events": ["invoice.finalized", "invoice.paid"],
+            "description": "ERP",
+        },
+        "webhook.list": {"limit": 10},
+        "webhook.get": {"webhook_id": "{webhook}"},
+        "webhook.update": {"webhook_id": "{webhook}", "version": 1, "events": ["*"]},
+        "webhook.delete": {"webhook_id": "{webhook}"},
+        "webhook.deliveries": {"webhook_id": "{webhook}", "limit": 10},
+        "webhook.redeliver": {
+            "webhook_id": "{webhook}",
+            "event_id": "evt_01zzzzzzzzzzzzzzzzzzzzzzzz",
+        },
+    }
+)
 
 # quotes (issue 20)
 TEMPLATES.update(

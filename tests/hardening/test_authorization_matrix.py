@@ -118,6 +118,7 @@ def _kind(what: str) -> str:
     kinds = {"inv": "invoice", "ent": "entity", "cli": "client", "prd": "product", "key": "apikey"}
     kinds["rec"] = "recurring"
     kinds["quo"] = "quote"
+    kinds["wh"] = "webhook"
     return kinds[prefix]
 
 

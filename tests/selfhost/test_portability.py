@@ -31,6 +31,7 @@ from tests.support.api import use_tmp_store
 @pytest.fixture
 def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Two seeded accounts (every kind of record, invoices in every state, a logo, PDFs)."""
+    monkeypatch.setenv("BILLOW_WEBHOOKS_ALLOW_LOCAL", "1")  # seed_account adds a webhook
     data = use_tmp_store(tmp_path / "source", monkeypatch)
     ann = seed_account("ann@example.com", data)
     bob = seed_account("bob@example.org", data)
@@ -99,7 +100,15 @@ def test_imported_account_works_in_the_new_store(source: dict[str, Any], tmp_pat
     old_session = ok.__globals__["call"]("auth.me", key=ann.session)
     assert old_session[0] == 401  # the session did not travel
     key = sign_in("ann@example.com", target_dir)
-    assert ok("invoice.get", key, invoice_id=ann.ids["open"]) == opened
+    got = ok("invoice.get", key, invoice_id=ann.ids["open"])
+    link = got.pop("hosted_invoice_url")  # derived with the new installation's link key
+    assert got == {k: v for k, v in opened.items() if k != "hosted_invoice_url"}
+    assert link != opened["hosted_invoice_url"]
+    from functions.hosted.tokens import token_hash
+
+    target = open_store(f"sqlite:///{target_dir / 'billow.db'}")
+    found = target.get("hosted_links", token_hash(link.rsplit("/", 1)[1]))
+    assert found is not None and found.data["invoice_id"] == ann.ids["open"]  # the link works
     finalized = ok("invoice.finalize", key, invoice_id=draft["id"])
     assert finalized["number"].endswith(
         f"{int(opened['number'][-4:]) + 3:04d}"
@@ -142,7 +151,8 @@ def test_every_account_collection_is_exported_or_left_out_on_purpose(source: dic
         )
     }
     assert found <= set(EXPORTED) | set(NOT_EXPORTED), found - set(EXPORTED) - set(NOT_EXPORTED)
-    assert set(EXPORTED) - {"products"} <= found
+    # products, and a schedule's issue markers (none before its first period), may be absent
+    assert set(EXPORTED) - {"products", "recurring_issues", "recurring_unsent"} <= found
 
 
 @pytest.mark.aws
