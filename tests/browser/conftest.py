@@ -196,8 +196,12 @@ def billow_server(
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Waits are bounds on conditions, never measurements: on a CI machine running two workers
+    # (a PDF render, a mail, SQLite fsyncs behind each click) 5 s was seen to run out for a
+    # sign-in mail. A generous bound costs nothing when the condition comes sooner.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -211,6 +215,7 @@ def context(browser):
     ctx = browser.new_context(
         viewport={"width": 1360, "height": 900}, accept_downloads=True, locale="en-US"
     )
+    ctx.set_default_timeout(30_000)  # clicks and waits: the same bound as expect's
     try:
         yield ctx
     finally:

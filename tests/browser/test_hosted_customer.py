@@ -129,7 +129,7 @@ def test_the_customer_opens_pays_by_qr_and_downloads(
     # --- a replaced link is a 404; the new one works
     more(page, "Replace customer link")
     page.get_by_role("dialog").get_by_role("button", name="Replace link").click()
-    expect(page.get_by_text("Customer link replaced")).to_be_visible()
+    expect(page.get_by_role("status").get_by_text("Customer link replaced")).to_be_visible()
     new_url = copy_link(page)
     assert new_url != url
     cust, problems = customer(browser)

@@ -22,17 +22,20 @@ pytestmark = pytest.mark.slow
 
 def test_sigterm_during_a_write_burst(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    serve = Serve(data, tmp_path)
+    # the drain bound is raised for this test: on a loaded CI machine a dozen queued finalizes
+    # (each a PDF render behind SQLite's one writer) were seen to need more than 25 s; what is
+    # tested is that in-flight requests finish, not how fast
+    serve = Serve(data, tmp_path, extra_env={"BILLOW_GRACEFUL_SECONDS": "120"})
     try:
         burst = Burst.prepare(serve, threads=12)
         burst.start()
         burst.wait_for(finalized=20)
         serve.process.send_signal(signal.SIGTERM)  # to the supervisor, as systemd's KillMode=mixed
         try:
-            # a bound, not a measurement: the drain takes at most GRACEFUL_SECONDS (25 s)
-            code = serve.process.wait(timeout=60)
+            # a bound, not a measurement: the drain takes at most BILLOW_GRACEFUL_SECONDS
+            code = serve.process.wait(timeout=180)
         except subprocess.TimeoutExpired:
-            pytest.fail("billow serve did not exit within 60 s of SIGTERM")
+            pytest.fail("billow serve did not exit within 180 s of SIGTERM")
         burst.finish()
     finally:
         serve.stop()
