@@ -36,6 +36,7 @@ validated blob keys), so they cannot inject anything.
 
 from __future__ import annotations
 
+import heapq
 import json
 import mimetypes
 import os
@@ -46,12 +47,14 @@ import urllib.parse
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from . import dynamodb_indexes as dix
 from .base import (
     Blob,
     Filter,
@@ -68,8 +71,10 @@ from .base import (
     check_field,
     check_key,
     dumps,
+    matches,
     select_page,
 )
+from .indexes import covers, declaration, plan
 
 T = TypeVar("T")
 
@@ -112,12 +117,21 @@ def create_table_definition(table: str) -> dict[str, Any]:
             "Projection": {"ProjectionType": "ALL"},
         }
 
+    declared = dix.gsi_definitions()
     return {
         "TableName": table,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
+            for name in (
+                "PK",
+                "SK",
+                "GSI1PK",
+                "GSI1SK",
+                "GSI2PK",
+                "GSI2SK",
+                *(a for _, pk, sk in declared for a in (pk, sk)),
+            )
         ],
         "KeySchema": [
             {"AttributeName": "PK", "KeyType": "HASH"},
@@ -126,6 +140,7 @@ def create_table_definition(table: str) -> dict[str, Any]:
         "GlobalSecondaryIndexes": [
             index(ACCOUNT_INDEX, "GSI1PK", "GSI1SK"),
             index(COLLECTION_INDEX, "GSI2PK", "GSI2SK"),
+            *(index(name, pk, sk) for name, pk, sk in declared),
         ],
     }
 
@@ -172,6 +187,9 @@ def _record_item(rec: Record, version: int) -> dict[str, Any]:
         item["GSI1SK"] = {"S": rec.key}
     if rec.expires_at is not None:
         item[TTL_ATTRIBUTE] = {"N": str(int(rec.expires_at))}
+    decl = declaration(rec.collection)
+    if decl is not None:
+        item.update(dix.index_attrs(decl, rec.key, rec.account_id, rec.data))
     size = _item_size(item)
     if size > MAX_ITEM_BYTES:
         raise ItemTooLarge(
@@ -201,10 +219,12 @@ class _DynamoTx(Transaction):
         super().__init__()
         self._store = store
         self._reads: dict[tuple[str, str], int] = {}  # version read; 0 = absent or expired
+        self._records: dict[tuple[str, str], Record | None] = {}
 
     def _read(self, collection: str, key: str) -> Record | None:
         rec = self._store._get(collection, key)
         self._reads[(collection, key)] = rec.version if rec else 0
+        self._records[(collection, key)] = rec
         return rec
 
     def _read_counter(self, name: str) -> int:
@@ -354,9 +374,13 @@ class DynamoStore(Store):
         check_key(key)
         return self._get(collection, key)
 
+    #: Items read by queries (ScannedCount of every Query response), for tests and benches.
+    items_read = 0
+
     def _query_items(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         paginator = self._ddb.get_paginator("query")
         for page in paginator.paginate(TableName=self.table, **kwargs):
+            self.items_read += int(page.get("ScannedCount", 0))
             yield from page.get("Items", [])
 
     def query(
@@ -370,10 +394,20 @@ class DynamoStore(Store):
         offset: int = 0,
     ) -> Page:
         check_collection(collection)
-        check_field((sort or Sort()).field)
+        sort = sort or Sort()
+        check_field(sort.field)
         for f in filters:
             for name in f.fields():
                 check_field(name)
+        decl = declaration(collection)
+        if account_id is not None and covers(decl, filters, sort):
+            chosen = plan(decl, filters, sort)
+            if (
+                chosen.index is not None
+                and chosen.index.sort == sort.field
+                and decl.indexes.index(chosen.index) < dix.SLOTS
+            ):
+                return self._query_index(decl, account_id, chosen, filters, sort, limit, offset)
         if account_id is not None:
             partitions = [("GSI1PK", ACCOUNT_INDEX, f"{collection}#{account_id}")]
         else:
@@ -394,6 +428,160 @@ class DynamoStore(Store):
                 if rec is not None:
                     records.append(rec)
         return select_page(records, filters, sort, limit, offset)
+
+    def _query_index(
+        self,
+        decl: Any,
+        account_id: str,
+        chosen: Any,
+        filters: Sequence[Filter],
+        sort: Sort,
+        limit: int | None,
+        offset: int,
+    ) -> Page:
+        """Read the chosen index slot in sort order (one partition per ``eq`` combination,
+        merged), check the remaining filters per item, stop once the page is full."""
+        slot = decl.indexes.index(chosen.index)
+        pk_attr, sk_attr = dix.slot_attrs(slot)
+        name = dix.slot_index(slot)
+        forward = not sort.descending
+        want = None if limit is None else offset + limit
+        now = time.time()
+
+        def stream(values: tuple[Any, ...]) -> Iterator[tuple[str, Record]]:
+            pk = f"{decl.collection}#{account_id}#{dix.eq_part(values)}"
+            for prefix in ("1", "0"):  # present sort values first, then missing ones
+                pages = self._query_items(
+                    IndexName=name,
+                    KeyConditionExpression="#p = :p AND begins_with(#s, :b)",
+                    ExpressionAttributeNames={"#p": pk_attr, "#s": sk_attr},
+                    ExpressionAttributeValues={":p": {"S": pk}, ":b": {"S": prefix}},
+                    ScanIndexForward=forward,
+                    **({"Limit": min(want + 1, 1000)} if want is not None else {}),
+                )
+                for item in pages:
+                    rec = _item_to_record(item, now)
+                    if rec is not None and matches(rec.data, chosen.rest):
+                        yield item[sk_attr]["S"], rec
+
+        streams = [stream(v) for v in chosen.eq]
+        present = 0 if forward else 1  # present values first in either direction
+
+        def order(t: tuple[str, Record]) -> tuple[int, str]:
+            return (present if t[0][:1] == "1" else 1 - present, t[0])
+
+        merged = heapq.merge(*streams, key=order, reverse=not forward)
+        items: list[Record] = []
+        exhausted = True
+        for _sk, rec in merged:
+            items.append(rec)
+            if want is not None and len(items) >= want:
+                exhausted = False
+                break
+        total = len(items) if exhausted else self._count(decl, account_id, filters, sort)
+        return Page(items[offset:], total)
+
+    def _count(self, decl: Any, account_id: str, filters: Sequence[Filter], sort: Sort) -> int:
+        """Exact matches: from the ``_count`` aggregate when the filters allow it, else by
+        reading the matches' index partition."""
+        by = decl.count_from(filters)
+        if by is not None:
+            total = 0
+            for _r, group, n, _s in self.aggregate(
+                decl.collection, "_count", account_id=account_id
+            ):
+                if all(group[i] in values for i, values in by):
+                    total += n
+            return total
+        return self.query(
+            decl.collection, account_id=account_id, filters=filters, sort=sort, limit=None
+        ).total
+
+    def aggregate(
+        self,
+        collection: str,
+        name: str,
+        *,
+        account_id: str,
+        range_from: str | None = None,
+        range_to: str | None = None,
+    ) -> list[tuple[str, tuple[Any, ...], int, dict[str, Decimal]]]:
+        decl = declaration(collection)
+        if decl is None:
+            raise KeyError(f"{collection} declares no aggregates")
+        decl.aggregate(name)
+        values: dict[str, Any] = {":p": {"S": dix.agg_pk(collection, account_id, name)}}
+        cond = "PK = :p"
+        if range_to is not None:
+            values[":hi"] = {"S": range_to + "\x02"}  # every "<r>\x01<group>" with r <= it
+        if range_from is not None:
+            values[":lo"] = {"S": range_from}
+            cond += " AND SK BETWEEN :lo AND :hi" if range_to is not None else " AND SK >= :lo"
+        elif range_to is not None:
+            cond += " AND SK <= :hi"
+        out = []
+        for item in self._query_items(
+            KeyConditionExpression=cond,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
+        ):
+            r = item["r"]["S"]
+            if (range_from is not None and r < range_from) or item["n"]["N"] == "0":
+                continue
+            sums = {k: Decimal(v) for k, v in json.loads(item["sums"]["S"]).items()}
+            out.append((r, tuple(json.loads(item["g"]["S"])), int(item["n"]["N"]), sums))
+        return out
+
+    def due(
+        self,
+        collection: str,
+        *,
+        up_to: str,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        decl = declaration(collection)
+        if decl is None or decl.due is None:
+            raise KeyError(f"{collection} declares no due index")
+        lo = f"{after[0]}{dix.SEP}{after[1]}{dix.SEP}" if after else " "
+        hi = f"{up_to}\x02"  # every "<up_to>\x01<key>" sorts below
+        now = time.time()
+
+        def shard(i: int) -> list[tuple[str, Record]]:
+            got = []
+            for item in self._query_items(
+                IndexName=dix.DUE_INDEX,
+                KeyConditionExpression="DUE_PK = :p AND DUE_SK BETWEEN :lo AND :hi",
+                ExpressionAttributeValues={
+                    ":p": {"S": f"{collection}#{i}"},
+                    ":lo": {"S": lo},
+                    ":hi": {"S": hi},
+                },
+                **({"Limit": limit} if limit else {}),
+            ):
+                rec = _item_to_record(item, now)
+                if rec is not None:
+                    got.append((item["DUE_SK"]["S"], rec))
+                if limit is not None and len(got) >= limit:
+                    break
+            return got
+
+        merged = heapq.merge(*(shard(i) for i in range(dix.DUE_SHARDS)), key=lambda t: t[0])
+        out = [rec for _sk, rec in merged]
+        return out if limit is None else out[:limit]
+
+    # --- migration (an operator's tool: `billow migrate`; see dynamodb_migrate) ---------------
+    def migrate(self, *, force: bool = False) -> dict[str, int]:
+        """Upgrade a table made by an older version in place (:mod:`.dynamodb_migrate`)."""
+        from .dynamodb_migrate import migrate
+
+        return migrate(self, force=force)
+
+    def bulk_load(self, collection: str, rows: Any) -> int:
+        """New records written in bulk (benchmarks, tests): :mod:`.dynamodb_migrate`."""
+        from .dynamodb_migrate import bulk_load
+
+        return bulk_load(self, collection, rows)
 
     # --- transactions -----------------------------------------------------------------------
     def transaction(self, fn: Callable[[Transaction], T], *, retries: int = 25) -> T:
@@ -511,6 +699,7 @@ class DynamoStore(Store):
                     expected=old,
                 )
             )
+        ops.extend(self._aggregate_ops(tx, now))
         next_seq: dict[str, int] = {}
         for stream, event in staged.events:
             if stream not in next_seq:
@@ -553,6 +742,66 @@ class DynamoStore(Store):
             )
         except ClientError as e:
             self._raise_cancelled(e, ops)
+
+    def _aggregate_ops(self, tx: _DynamoTx, now: dict[str, str]) -> list[_Op]:
+        """The aggregate rows the staged record changes move, as conditioned writes."""
+        staged = tx._staged
+        delta: dict[tuple[str, str, str, str], list] = {}
+        changes: list[tuple[Any, str, str, dict | None, str | None]] = []
+        for (collection, key), _expected in staged.deletes.items():
+            changes.append((declaration(collection), collection, key, None, None))
+        for (collection, key), (rec, _expected) in staged.puts.items():
+            changes.append((declaration(collection), collection, key, rec.data, rec.account_id))
+        by_collection: dict[str, list] = {}
+        for decl, collection, key, new, account_id in changes:
+            if decl is None or not decl.all_aggregates:
+                continue
+            k = (collection, key)
+            old = tx._records[k] if k in tx._records else self._get(collection, key)
+            dix.agg_delta(
+                decl,
+                old.data if old else None,
+                old.account_id if old else None,
+                new,
+                account_id,
+                by_collection.setdefault(collection, {}),
+            )
+        ops: list[_Op] = []
+        for collection, delta in by_collection.items():
+            for (name, acct, r, g), (n, sums) in delta.items():
+                if n == 0 and not any(sums.values()):
+                    continue
+                ops.append(self._aggregate_op(collection, name, acct, r, g, n, sums))
+        return ops
+
+    def _aggregate_op(
+        self, collection: str, name: str, acct: str, r: str, g: str, n: int, sums: dict
+    ) -> _Op:
+        key = {"PK": {"S": dix.agg_pk(collection, acct, name)}, "SK": {"S": dix.agg_sk(r, g)}}
+        cur = self._ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        total_n = n + (int(cur["n"]["N"]) if cur else 0)
+        total = {k: Decimal(v) for k, v in json.loads(cur["sums"]["S"]).items()} if cur else {}
+        for s, v in sums.items():
+            total[s] = total.get(s, Decimal(0)) + v
+        if cur:
+            cond = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "ver"},
+                "ExpressionAttributeValues": {":v": cur["ver"]},
+            }
+        else:
+            cond = {"ConditionExpression": "attribute_not_exists(PK)"}
+        # a row that reaches 0 stays (n = 0, skipped by readers): no DeleteItem grant needed
+        item = {
+            **key,
+            "r": {"S": r},
+            "g": {"S": g},
+            "n": {"N": str(max(total_n, 0))},
+            "sums": {"S": json.dumps({k: format(v, "f") for k, v in sorted(total.items())})},
+            "ver": {"N": str(int(cur["ver"]["N"]) + 1 if cur else 1)},
+        }
+        request = {"Put": {"TableName": self.table, "Item": item, **cond}}
+        return _Op(request, collection="aggregates", key=f"{collection}/{name}/{r}/{g}")
 
     @staticmethod
     def _version_condition(version: int, now: dict[str, str]) -> dict[str, Any]:

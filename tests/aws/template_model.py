@@ -211,10 +211,11 @@ class StoreUse:
     deletes: bool  # tx.delete(...) — DeleteItem inside TransactWriteItems
     puts_blobs: bool
     reads_blobs: bool  # get_blob, or blob_url (a presigned GET)
+    reads_due: bool = False  # store.due(...) — the sparse due index
 
 
 def store_use(modules: Iterable[str]) -> StoreUse:
-    by_account = all_accounts = deletes = puts = reads = False
+    by_account = all_accounts = deletes = puts = reads = due = False
     for module, text in sources(modules).items():
         if module.startswith("storage_adapter"):
             continue  # the adapter itself: what matters is what the functions call
@@ -235,4 +236,6 @@ def store_use(modules: Iterable[str]) -> StoreUse:
                 puts = True
             elif attr in {"get_blob", "blob_url"}:
                 reads = True
-    return StoreUse(by_account, all_accounts, deletes, puts, reads)
+            elif attr == "due" and any(kw.arg == "up_to" for kw in node.keywords):
+                due = True
+    return StoreUse(by_account, all_accounts, deletes, puts, reads, due)

@@ -469,8 +469,13 @@ def expected_grants(template, resolve, logical_id) -> set[tuple[str, str]]:
         }
         if use.deletes:
             need.add(("dynamodb:DeleteItem", TABLE_ARN))
-        if use.queries_by_account:
+        if use.queries_by_account:  # by_account and the declared index slots
+            from storage_adapter.dynamodb_indexes import SLOTS, slot_index
+
             need.add(("dynamodb:Query", f"{TABLE_ARN}/index/by_account"))
+            need |= {("dynamodb:Query", f"{TABLE_ARN}/index/{slot_index(i)}") for i in range(SLOTS)}
+        if use.reads_due:
+            need.add(("dynamodb:Query", f"{TABLE_ARN}/index/due"))
         if use.queries_all_accounts:
             need.add(("dynamodb:Query", f"{TABLE_ARN}/index/by_collection"))
         if use.puts_blobs:

@@ -199,6 +199,7 @@ def rows(count: int = 10_000, runs: int = 25) -> list[Row]:
     if scale:  # `python -m tests.bench --scale`
         sizes = SCALES if scale == "1" else tuple(int(x) for x in scale.split(",") if x)
         result += scale_rows(sizes)
+        result += dynamo_rows()
     return result
 
 
@@ -287,6 +288,65 @@ def scale_rows(sizes: tuple[int, ...] = SCALES, runs: int = 15) -> list[Row]:
     return result
 
 
+DYNAMO_SIZES = (100, 10_000, 100_000)
+
+
+def dynamo_rows(sizes: tuple[int, ...] = DYNAMO_SIZES) -> list[Row]:
+    """DynamoDB (moto server on loopback): items read (``ScannedCount`` of the responses) by a
+    list's first page, a status filter sorted by total, a ``q`` search and ``report.summary``,
+    for one account of each size. Counts, not times (moto's speed says nothing about AWS)."""
+    from tests.invoices.support import ACCOUNT, act
+    from tests.support.moto_server import new_dynamo_store, start_moto_server
+
+    server, endpoint = start_moto_server()
+    result: list[Row] = []
+    try:
+        for size in sizes:
+            store = new_dynamo_store(endpoint)
+            ctx, clients, made = templates(store, ACCOUNT)
+            started = time.perf_counter()
+            store.bulk_load(
+                "invoices",
+                ((k, ACCOUNT, d) for k, d in generate(clients, made, size, ["2027-03-01"])),
+            )
+            seeded_s = time.perf_counter() - started
+            for name, params in (
+                ("list first page", {}),
+                (
+                    "status in (open, overdue) by total",
+                    {"status": ["open", "overdue"], "sort_by": "total"},
+                ),
+                (
+                    "q=acme + status, by total",
+                    {"q": "acme", "status": ["open", "overdue"], "sort_by": "total"},
+                ),
+                ("report.summary", None),
+            ):
+                before = store.items_read
+                if params is None:
+                    act(ctx, "report.summary")
+                    note = ""
+                else:
+                    got = act(ctx, "invoice.list", limit=20, **params)
+                    note = f"{got['total']:,} matches"
+                read = store.items_read - before
+                result.append(
+                    Row(
+                        "dynamo",
+                        f"items read: {name} @ {size:,}",
+                        float(read),
+                        unit="items",
+                        note=note,
+                    )
+                )
+            result.append(
+                Row("dynamo", f"(bulk-loaded {size:,})", seeded_s, unit="s", note="setup")
+            )
+    finally:
+        server.stop()
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
@@ -298,7 +358,16 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="SQLite at 10k, 100k and 1M invoices (or the sizes given: --scale 10000,100000)",
     )
+    parser.add_argument(
+        "--dynamo",
+        nargs="?",
+        const=",".join(map(str, DYNAMO_SIZES)),
+        default=None,
+        help="items read on DynamoDB (moto) at 100, 10k, 100k invoices (or the sizes given)",
+    )
     args = parser.parse_args(argv)
+    if args.dynamo:
+        return report(dynamo_rows(tuple(int(x) for x in args.dynamo.split(",") if x)))
     if args.scale:
         sizes = tuple(int(x) for x in args.scale.split(",") if x)
         return report(scale_rows(sizes, min(args.runs, 15)))

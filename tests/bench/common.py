@@ -36,7 +36,7 @@ class Row:
     target: str = ""
     ok: bool | None = None
     note: str = ""
-    unit: str = "ms"  # "ms", "s", "µs" or "/s" (a rate: median is per second)
+    unit: str = "ms"  # "ms", "s", "µs", "/s" (a rate: median is per second) or "items"
 
     def __post_init__(self) -> None:
         if self.ratio is None and self.median and self.baseline:
@@ -48,6 +48,8 @@ def fmt_time(seconds: float | None, unit: str = "ms") -> str:
         return "—"
     if unit == "/s":
         return f"{seconds:,.0f}/s"
+    if unit == "items":  # a count (DynamoDB items read), not a time
+        return f"{seconds:,.0f} items"
     if unit == "s" or seconds >= 1:
         return f"{seconds:.2f} s"
     if unit == "µs" or seconds < 0.001:

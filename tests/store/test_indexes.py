@@ -112,8 +112,8 @@ def book(store):
         acct = "acct_a" if i % 4 else "acct_b"
         items.append((data["id"], acct, data))
         datas[data["id"]] = (acct, data)
-    for i in range(0, len(items), 25):
-        store.transaction(lambda tx, chunk=items[i : i + 25]: write(tx, chunk))
+    for i in range(0, len(items), 10):
+        store.transaction(lambda tx, chunk=items[i : i + 10]: write(tx, chunk))
     # updates (status, totals, client names, metadata) and deletes, as services make them
     for key in rnd.sample(sorted(datas), 30):
         rec = store.get("invoices", key)

@@ -87,3 +87,81 @@ def test_billow_migrate_command(old_store: Path):
 class _NoMail:
     def send(self, message) -> str:
         return "<test@billow>"
+
+
+# --- DynamoDB: a table made by the previous version ---------------------------------------------
+
+
+@pytest.mark.aws
+def test_old_dynamodb_table_migrates_in_place(moto_endpoint, monkeypatch):
+    from storage_adapter import Store
+    from storage_adapter import dynamodb as ddb_module
+    from storage_adapter.declared import INVOICES
+    from storage_adapter.dynamodb import DynamoStore, create_table_definition
+    from storage_adapter.indexes import due_records
+    from tests.invoices.support import draft, seed
+    from tests.support.moto_server import REGION, create_bucket, unique_name
+
+    table = unique_name("billow-old")
+    old = create_table_definition(table)  # the previous version's table: two GSIs
+    old["GlobalSecondaryIndexes"] = [
+        g
+        for g in old["GlobalSecondaryIndexes"]
+        if g["IndexName"] in ("by_account", "by_collection")
+    ]
+    old["AttributeDefinitions"] = [
+        a for a in old["AttributeDefinitions"] if a["AttributeName"][:3] in ("PK", "SK", "GSI")
+    ]
+    store = DynamoStore(
+        table, bucket=create_bucket(moto_endpoint), region=REGION, endpoint_url=moto_endpoint
+    )
+    store._ddb.create_table(**old)
+    # written as the previous version wrote: no index attributes, no aggregate items
+    with monkeypatch.context() as m:
+        m.setattr(ddb_module, "declaration", lambda _collection: None)
+        ctx = make_ctx(store, account_id="acct_test")
+        ctx.services["pdf"] = lambda *_a: {
+            "blob_key": "pdf/x.pdf",
+            "sha256": "0" * 64,
+            "filename": "x.pdf",
+        }
+        ids = seed(ctx)
+        docs = [
+            draft(
+                ctx,
+                ids,
+                lines=[{"description": "x", "unit_price": str(10 + 7 * i)}],
+                metadata={"order": str(i % 2)},
+            )
+            for i in range(6)
+        ]
+        for doc in docs[:4]:
+            act(ctx, "invoice.finalize", invoice_id=doc["id"])
+        paid = act(ctx, "invoice.get", invoice_id=docs[0]["id"])
+        act(ctx, "invoice.record_payment", invoice_id=paid["id"], amount=paid["total"])
+        queries = [
+            {},
+            {"status": "open", "sort_by": "total"},
+            {"sort_by": "number", "sort_order": "asc"},
+        ]
+        before = [act(ctx, "invoice.list", **q) for q in queries]
+    items = store._ddb.scan(TableName=table)["Items"]
+    assert not any("X01_PK" in i or str(i["PK"]["S"]).startswith("A#") for i in items)
+
+    assert store.migrate() == {"invoices": 6}
+    indexes = {
+        g["IndexName"]
+        for g in store._ddb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    }
+    assert {"ix01", "ix14", "due"} <= indexes
+    assert [act(ctx, "invoice.list", **q) for q in queries] == before
+    records = store.query("invoices", account_id="acct_test").items
+    for name in ("by_status", "_count", "payments_by_day"):
+        assert store.aggregate("invoices", name, account_id="acct_test") == Store.aggregate(
+            store, "invoices", name, account_id="acct_test"
+        )
+    assert [r.key for r in store.due("invoices", up_to="2027-12-31")] == [
+        r.key for r in due_records(INVOICES, records, "2027-12-31")
+    ]
+    assert act(ctx, "invoice.list", metadata={"order": "1"})["total"] == 3
+    assert store.migrate() == {}  # done once

@@ -1,0 +1,123 @@
+"""DynamoDB items and GSIs for declared collections (see :mod:`storage_adapter.indexes`).
+
+- **Index slots**: the table has :data:`SLOTS` overloaded GSIs ``ix01``…; a collection's
+  ``i``-th declared :class:`~storage_adapter.indexes.Index` lives in slot ``i`` (a collection
+  may declare at most :data:`SLOTS`). A record item carries ``Xnn_PK = <collection>#<account>#
+  <eq values as JSON>`` and ``Xnn_SK = <sort part>\\x01<key>`` (sort part ``"1" + value`` when
+  present, ``"0"`` when missing, so missing values come last in either direction). TEXT sorts
+  case-folded, NUMBER as an order-preserving string (:func:`num_key`). Records without an
+  account, or whose ``eq`` values are missing, are left out of the index (sparse).
+- **Due**: GSI ``due`` on ``DUE_PK = <collection>#<shard>`` (over :data:`DUE_SHARDS`),
+  ``DUE_SK = <date>\\x01<key>``, only on records in the declared due index (sparse).
+- **Aggregates**: items ``PK = A#<collection>#<account>#<name>``, ``SK = <range>\\x01<group>``
+  with ``n``, ``sums`` and ``ver``: each commit reads the rows its records change and writes
+  them back in the same ``TransactWriteItems``, conditioned on their version (a concurrent
+  commit makes one of them retry).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from decimal import Decimal
+from typing import Any
+
+from .indexes import DATE, NUMBER, Declaration, folded, number, scalar
+
+SLOTS = 14
+DUE_INDEX = "due"
+DUE_SHARDS = 4
+SEP = "\x01"
+_MAX_SORT = 400
+
+
+def slot_index(i: int) -> str:
+    return f"ix{i + 1:02d}"
+
+
+def slot_attrs(i: int) -> tuple[str, str]:
+    return f"X{i + 1:02d}_PK", f"X{i + 1:02d}_SK"
+
+
+def gsi_definitions() -> list[tuple[str, str, str]]:
+    """``(index name, PK attribute, SK attribute)`` of the GSIs declared collections use."""
+    out = [(slot_index(i), *slot_attrs(i)) for i in range(SLOTS)]
+    out.append((DUE_INDEX, "DUE_PK", "DUE_SK"))
+    return out
+
+
+def num_key(d: Decimal) -> str:
+    """A string whose byte order is the numeric order of ``d``."""
+    if d == 0:
+        return "5"
+    sign, digits, _ = d.normalize().as_tuple()
+    mant = "".join(map(str, digits)).rstrip("0") or "0"
+    e = max(0, min(999, d.adjusted() + 500))
+    if sign == 0:
+        return f"6{e:03d}{mant}"
+    comp = "".join(str(9 - int(c)) for c in mant)
+    return f"4{999 - e:03d}{comp}~"
+
+
+def sort_part(decl: Declaration, name: str | None, data: dict[str, Any]) -> str:
+    if name is None:
+        return ""
+    kind = decl.fields[name]
+    v = data.get(name)
+    if kind == NUMBER:
+        d = number(v)
+        return "0" if d is None else "1" + num_key(d)
+    if kind == DATE:
+        return "1" + v[:_MAX_SORT] if isinstance(v, str) else "0"
+    s = folded(scalar(v))
+    return "0" if s is None else "1" + s[:_MAX_SORT]
+
+
+def eq_part(values: tuple[Any, ...]) -> str:
+    return json.dumps(list(values), separators=(",", ":"), ensure_ascii=False)
+
+
+def index_attrs(
+    decl: Declaration, key: str, account_id: str | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The GSI attributes of one record item."""
+    out: dict[str, Any] = {}
+    if account_id is not None:
+        for i, ix in enumerate(decl.indexes[:SLOTS]):
+            values = tuple(scalar(data.get(n)) for n in ix.eq)
+            if any(v is None or isinstance(v, float) for v in values):
+                continue
+            pk, sk = slot_attrs(i)
+            out[pk] = {"S": f"{decl.collection}#{account_id}#{eq_part(values)}"}
+            out[sk] = {"S": f"{sort_part(decl, ix.sort, data)}{SEP}{key}"}
+    due = decl.due_key(data)
+    if due is not None:
+        shard = zlib.crc32(key.encode()) % DUE_SHARDS
+        out["DUE_PK"] = {"S": f"{decl.collection}#{shard}"}
+        out["DUE_SK"] = {"S": f"{due}{SEP}{key}"}
+    return out
+
+
+def agg_pk(collection: str, account_id: str | None, name: str) -> str:
+    return f"A#{collection}#{account_id or ''}#{name}"
+
+
+def agg_sk(r: str, g: str) -> str:
+    return f"{r}{SEP}{g}"
+
+
+def agg_delta(
+    decl: Declaration,
+    old: dict[str, Any] | None,
+    old_account: str | None,
+    new: dict[str, Any] | None,
+    account_id: str | None,
+    into: dict[tuple[str, str, str, str], list],
+) -> None:
+    """Add one record change's aggregate rows (old subtracted, new added) to ``into``."""
+    for data, acct, sign in ((old, old_account, -1), (new, account_id, 1)):
+        for (name, r, g), (n, sums) in decl.agg_rows(data).items():
+            cur = into.setdefault((name, acct or "", r, g), [0, {}])
+            cur[0] += sign * n
+            for s, v in sums.items():
+                cur[1][s] = cur[1].get(s, Decimal(0)) + sign * v
