@@ -32,10 +32,29 @@ def old_store(tmp_path: Path) -> Path:
     return db
 
 
+#: Fields the representation gained after the fixture was recorded (later features), with
+#: the value every migrated document shows for them.
+ADDED_FIELDS = {"hosted_invoice_url": None, "viewed_at": None}
+
+
+def _as_recorded(answer: dict, recorded: dict) -> dict:
+    """``answer`` with the fields added since the recording checked and set aside: the old
+    store must answer the same for everything the old version answered."""
+    items = []
+    for item in answer["items"]:
+        item = dict(item)
+        for name, value in ADDED_FIELDS.items():
+            assert item.pop(name, value) == value, (name, item["id"])
+        items.append(item)
+    return {**answer, "items": items}
+
+
 def _answers_of(store: SqliteStore) -> dict:
     ctx = make_ctx(store, account_id="acct_test")
     expected = json.loads((FIXTURES / "v1_answers.json").read_text())
-    lists = [[q, act(ctx, "invoice.list", **q)] for q, _ in expected["lists"]]
+    lists = [
+        [q, _as_recorded(act(ctx, "invoice.list", **q), answer)] for q, answer in expected["lists"]
+    ]
     return {"lists": lists, "summary": act(ctx, "report.summary")}, expected
 
 
