@@ -57,8 +57,9 @@ class Facets:
     identifiers: tuple[tuple[str, str], ...] = ()  # (value, type)
 
     def item(self) -> dict[str, Any]:
-        """The search result's representation (contract: "Universal search")."""
-        return {
+        """The search result's representation (contract: "Universal search"); a payment
+        also names its invoice (``invoice_id``), where the app links it."""
+        out = {
             "type": self.type,
             "id": self.id,
             "title": self.title,
@@ -66,6 +67,9 @@ class Facets:
             "dates": [{"value": v, "label": lb} for v, lb in self.dates],
             "identifiers": [{"value": v, "type": t} for v, t in self.identifiers],
         }
+        if self.type == "payment":
+            out["invoice_id"] = self.source
+        return out
 
 
 def _decimal(value: Any) -> Decimal | None:
