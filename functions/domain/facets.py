@@ -270,9 +270,11 @@ _WIDTH = 30
 def sortable(value: Decimal, rounding: str = ROUND_FLOOR) -> str:
     """A text that sorts like the number (``n…`` below ``p…``); amounts with more than six
     fraction digits are rounded with ``rounding`` (floor for stored values)."""
-    n = int(value.scaleb(_SCALE).to_integral_value(rounding=rounding))
     limit = 10**_WIDTH - 1
-    n = max(-limit, min(limit, n))
+    if abs(value) >= Decimal(10) ** (_WIDTH - _SCALE):  # beyond any amount: the ends
+        n = limit if value > 0 else -limit
+    else:
+        n = int(value.scaleb(_SCALE).to_integral_value(rounding=rounding))
     return f"p{n:0{_WIDTH}d}" if n >= 0 else f"n{10**_WIDTH + n:0{_WIDTH}d}"
 
 
