@@ -9,7 +9,8 @@ as many. Rows (medians, per size):
 - baseline: ``invoice.list``'s first page (the declared ``created_at`` index);
 - ``search`` by one PO number (one record), by a 0.2 % amount range, by one due day, and the
   amount range and due month combined, with the facet rows each read (what it costs: what it
-  finds, not what the account holds).
+  finds, not what the account holds); and by text alone (``q`` without a condition reads the
+  one ``t|…`` row of every record: the cost of the account, shown for comparison).
 """
 
 from __future__ import annotations
@@ -184,6 +185,7 @@ def rows(quick: bool = False, sizes: list[int] | None = None, runs: int = 7) -> 
                         "dates": {"from": "2026-06-01", "to": "2026-06-30", "label": "due"},
                     },
                 ),
+                ("by text alone (q: no index, reads a row per record)", {"q": f"F-{target:07d}"}),
             ]
             for name, params in searches:
                 counting.rows = 0
