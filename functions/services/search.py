@@ -24,6 +24,7 @@ from functions.domain.facets import (
     FACETS_OF,
     TYPES,
     Facets,
+    matches,
     normalize,
     order,
     search_text,
@@ -46,6 +47,10 @@ RecordType = Literal["invoice", "credit_note", "quote", "recurring", "client", "
 _TOP = "~"
 
 Ref = tuple[str, str]  # (type, id)
+
+#: When the first conditions leave at most this many records, the others are checked on the
+#: records themselves instead of reading their rows.
+VERIFY_AT = 50
 
 
 class AmountCondition(Params):
@@ -188,23 +193,32 @@ def _facets(ctx: Context, hits: Hits) -> dict[Ref, Facets]:
 
 @action("search", SearchParams, mutating=False)
 def search(ctx: Context, p: SearchParams) -> dict[str, Any]:
-    conditions: list[Hits] = []
-    if p.identifiers is not None:
-        conditions.append(_by_identifier(ctx, p.identifiers))
-    if p.amounts is not None:
-        conditions.append(_by_amount(ctx, p.amounts))
-    if p.dates is not None:
-        conditions.append(_by_date(ctx, p.dates))
+    # identifiers first: they usually name a handful of records
+    conditions = [
+        (name, read)
+        for name, given, read in (
+            ("identifiers", p.identifiers, lambda: _by_identifier(ctx, p.identifiers)),
+            ("amounts", p.amounts, lambda: _by_amount(ctx, p.amounts)),
+            ("dates", p.dates, lambda: _by_date(ctx, p.dates)),
+        )
+        if given is not None
+    ]
+    needs_q = bool(p.q) and bool(conditions)
     if not conditions:
         hits = _by_type(ctx, p.types, p.q)
-        needs_q = False
     else:
-        hits = conditions[0]
-        for other in conditions[1:]:
+        hits = conditions[0][1]()
+        for i, (_, read) in enumerate(conditions[1:], start=1):
+            if len(hits) <= VERIFY_AT:  # few left: check the other conditions on the records
+                crit = criteria(p)
+                rest = {name: crit[name] for name, _ in conditions[i:]}
+                found = _facets(ctx, hits)
+                hits = {r: hits[r] for r, f in found.items() if matches(f, rest)}
+                break
+            other = read()
             hits = {ref: src for ref, src in hits.items() if ref in other}
         if p.types:
             hits = {ref: src for ref, src in hits.items() if ref[0] in p.types}
-        needs_q = bool(p.q)
     if needs_q:  # q on top of other conditions: checked on the (few) records they found
         needle = (p.q or "").casefold()
         found = _facets(ctx, hits)
