@@ -58,6 +58,24 @@ def invoice_is_open(data: Mapping[str, Any]) -> bool:
     )
 
 
+# --- the universal search (functions.domain.facets): every record publishes its amounts, dates
+# and identifiers as rows of a `facets` aggregate, kept in the record's commit -------------------
+
+
+def _facet_rows(collection: str):
+    def rows(data: Mapping[str, Any]) -> list:
+        from functions.domain.facets import FACETS_OF
+        from functions.domain.facets import rows as facet_rows
+
+        return [(r, g, {}) for r, g in facet_rows(FACETS_OF[collection](data))]
+
+    return rows
+
+
+#: The aggregate holding a collection's search rows (see ``functions.domain.facets.rows``).
+FACETS = "facets"
+
+
 _SORTS = ("created_at", "issue_date", "due_date", "total", "number", "client_name")
 
 INVOICES = declare(
@@ -89,6 +107,17 @@ INVOICES = declare(
     aggregates=[
         Aggregate("by_status", invoice_by_status),
         Aggregate("payments_by_day", invoice_payments_by_day),
+        Aggregate(FACETS, _facet_rows("invoices")),
     ],
     due=Due("due_date", when=invoice_is_open),
+)
+
+QUOTES, RECURRING, CLIENTS = (
+    declare(
+        c,
+        fields={"created_at": DATE},
+        indexes=[Index(sort="created_at")],
+        aggregates=[Aggregate(FACETS, _facet_rows(c))],
+    )
+    for c in ("quotes", "recurring", "clients")
 )

@@ -17,6 +17,7 @@ import { renderSettings } from "./views/settings.js";
 import { renderSetup } from "./views/setup.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderWebhooks } from "./views/webhooks.js";
+import { renderSearch, searchBox } from "./views/search.js";
 
 const root = document.getElementById("app");
 let leaveCurrent = null;
@@ -68,6 +69,7 @@ function buildShell() {
     { class: "sidebar", id: "sidebar" },
     h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true", text: "b" }), h("span", { class: "brand-name", text: "Billow" })),
     h("a", { href: "#/invoices/new", class: "btn btn-primary btn-block new-invoice" }, icon("plus"), " New invoice"),
+    searchBox(),
     nav,
     h("div", { class: "account" }, h("span", { class: "account-email", title: getEmail(), text: getEmail() }), signOut),
   );
@@ -166,6 +168,7 @@ async function render() {
     else if (section === "settings") leave = await renderSettings(view, parts[1] || "entities", parts[2]);
     else if (section === "webhooks") leave = await renderWebhooks(view, parts[1] || null);
     else if (section === "books") leave = await renderBooks(view);
+    else if (section === "search") leave = await renderSearch(view, params);
     else navigate("#/dashboard");
     if (seq === renderSeq) leaveCurrent = leave || null;
     else if (leave) await leave();

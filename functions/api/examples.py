@@ -187,3 +187,15 @@ EXAMPLES.update(
         "quote.timeline": {"quote_id": QUO},
     }
 )
+
+# universal search (issue 20)
+EXAMPLES.update(
+    {
+        "search": {
+            "amounts": {"min": "1000", "currency": "EUR", "label": "total"},
+            "dates": {"from": "2026-12-01", "to": "2026-12-31", "label": "due"},
+            "types": ["invoice", "quote"],
+            "limit": 20,
+        },
+    }
+)

@@ -231,6 +231,21 @@ TEMPLATES.update(
     }
 )
 
+# universal search (issue 20)
+TEMPLATES.update(
+    {
+        "search": {
+            "amounts": {"min": "1", "max": "100000", "currency": "EUR", "label": "total"},
+            "dates": {"from": "2026-01-01", "to": "2027-12-31", "label": "issue"},
+            "identifiers": {"value": "PO-1", "type": "po_number"},
+            "q": "a",
+            "types": ["invoice", "quote"],
+            "limit": 10,
+            "page": 1,
+        },
+    }
+)
+
 #: Left out of the valid-request mutations: success would end the session every later example
 #: relies on (logout is covered by the authorization tests).
 NO_VALID_MUTATION = {"auth.logout"}
