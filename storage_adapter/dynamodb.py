@@ -510,6 +510,15 @@ class DynamoStore(Store):
         if decl is None:
             raise KeyError(f"{collection} declares no aggregates")
         decl.aggregate(name)
+        if name in dix.NOT_KEPT:  # computed from the account's records (see NOT_KEPT)
+            return Store.aggregate(
+                self,
+                collection,
+                name,
+                account_id=account_id,
+                range_from=range_from,
+                range_to=range_to,
+            )
         values: dict[str, Any] = {":p": {"S": dix.agg_pk(collection, account_id, name)}}
         cond = "PK = :p"
         if range_to is not None:

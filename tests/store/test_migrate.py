@@ -169,7 +169,9 @@ def test_old_dynamodb_table_migrates_in_place(moto_endpoint, monkeypatch):
     items = store._ddb.scan(TableName=table)["Items"]
     assert not any("X01_PK" in i or str(i["PK"]["S"]).startswith("A#") for i in items)
 
-    assert store.migrate() == {"invoices": 6}
+    # every declared collection is brought up to date (the search declares quotes, schedules
+    # and clients too): here six invoices and the one client
+    assert store.migrate() == {"invoices": 6, "quotes": 0, "recurring": 0, "clients": 1}
     indexes = {
         g["IndexName"]
         for g in store._ddb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
