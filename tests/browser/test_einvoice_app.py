@@ -51,7 +51,7 @@ def test_xrechnung_client_needs_a_buyer_reference_and_downloads(
     expect(banner).to_be_visible()
     buyer_ref = page.get_by_label("Buyer reference")
     expect(buyer_ref).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("form")).to_contain_text("BT-10")
+    expect(page.locator("form.editor")).to_contain_text("BT-10")
     expect(banner).to_contain_text("BT-34")  # the company's electronic address
     shot(page, screenshots, "31-xrechnung-finalize-refused")
     assert "/edit" in page.url  # still a draft
