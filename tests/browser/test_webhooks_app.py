@@ -115,7 +115,7 @@ def test_webhooks_page(page: Page, hooks_app, screenshots) -> None:
     expect(delivery).to_contain_text("invoice.created")
     expect(delivery).to_contain_text("200 OK")
     delivery.get_by_role("button", name=re.compile("^Redeliver")).click()
-    expect(page.locator(".toast")).to_contain_text("same webhook-id")
+    expect(page.locator(".toast").filter(has_text="same webhook-id")).to_be_visible()
     wait_for("the redelivery", lambda: len(receiver.requests) >= 2)
     assert receiver.ids()[1] == receiver.ids()[0] and receiver.requests[1].verified
     page.get_by_role("button", name="Refresh").click()
