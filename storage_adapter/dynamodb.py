@@ -36,6 +36,7 @@ validated blob keys), so they cannot inject anything.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import json
 import mimetypes
@@ -54,6 +55,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from . import dynamodb_deferred as deferred
 from . import dynamodb_indexes as dix
 from .base import (
     Blob,
@@ -510,15 +512,8 @@ class DynamoStore(Store):
         if decl is None:
             raise KeyError(f"{collection} declares no aggregates")
         decl.aggregate(name)
-        if name in dix.NOT_KEPT:  # computed from the account's records (see NOT_KEPT)
-            return Store.aggregate(
-                self,
-                collection,
-                name,
-                account_id=account_id,
-                range_from=range_from,
-                range_to=range_to,
-            )
+        if name in dix.DEFERRED:  # kept beside the commit (see dynamodb_deferred)
+            return deferred.read(self, collection, name, account_id, range_from, range_to)
         values: dict[str, Any] = {":p": {"S": dix.agg_pk(collection, account_id, name)}}
         cond = "PK = :p"
         if range_to is not None:
@@ -586,11 +581,11 @@ class DynamoStore(Store):
 
         return migrate(self, force=force)
 
-    def bulk_load(self, collection: str, rows: Any) -> int:
+    def bulk_load(self, collection: str, rows: Any, *, deferred_rows: bool = True) -> int:
         """New records written in bulk (benchmarks, tests): :mod:`.dynamodb_migrate`."""
         from .dynamodb_migrate import bulk_load
 
-        return bulk_load(self, collection, rows)
+        return bulk_load(self, collection, rows, deferred_rows=deferred_rows)
 
     # --- transactions -----------------------------------------------------------------------
     def transaction(self, fn: Callable[[Transaction], T], *, retries: int = 25) -> T:
@@ -599,8 +594,7 @@ class DynamoStore(Store):
             tx = _DynamoTx(self)
             result = fn(tx)
             try:
-                self._commit(tx)
-                return result
+                markers = self._commit(tx)
             except _Retry as retry:
                 if attempt >= retries:
                     if retry.conflict is not None:
@@ -608,10 +602,16 @@ class DynamoStore(Store):
                     raise TransactionAborted(
                         f"transaction gave up after {attempt + 1} attempts (contention)"
                     ) from None
+            else:
+                if markers:
+                    deferred.settle(self, markers)
+                return result
             attempt += 1
             time.sleep(random.uniform(0, min(0.25, 0.004 * 2 ** min(attempt, 8))))
 
-    def _commit(self, tx: _DynamoTx) -> None:
+    def _commit(self, tx: _DynamoTx) -> list[tuple[dict[str, Any], dict[tuple[str, str], Any]]]:
+        """Write the transaction; returns its pending markers of deferred aggregates (each
+        with the records it names, as committed) for :func:`.dynamodb_deferred.settle`."""
         staged = tx._staged
         now = {"N": str(int(time.time()))}
         ops: list[_Op] = []
@@ -709,6 +709,21 @@ class DynamoStore(Store):
                 )
             )
         ops.extend(self._aggregate_ops(tx, now))
+        markers = self._deferred_markers(tx)
+        for marker, _records in markers:
+            ops.append(
+                _Op(
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    collection="deferred",
+                    key=marker["SK"]["S"],
+                )
+            )
         next_seq: dict[str, int] = {}
         for stream, event in staged.events:
             if stream not in next_seq:
@@ -735,7 +750,7 @@ class DynamoStore(Store):
                 )
             )
         if not any("ConditionCheck" not in op.request for op in ops):
-            return  # nothing to write
+            return []  # nothing to write
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise TransactionTooLarge(
                 f"a commit of {len(ops)} items (records written and read, counters, events) "
@@ -751,6 +766,31 @@ class DynamoStore(Store):
             )
         except ClientError as e:
             self._raise_cancelled(e, ops)
+        return markers
+
+    def _deferred_markers(
+        self, tx: _DynamoTx
+    ) -> list[tuple[dict[str, Any], dict[tuple[str, str], Any]]]:
+        """One pending marker per account whose records with deferred aggregates this commit
+        writes or deletes (:mod:`.dynamodb_deferred`)."""
+        staged = tx._staged
+        by_account: dict[str | None, dict[tuple[str, str], Any]] = {}
+        for (collection, key), (rec, expected) in staged.puts.items():
+            if deferred.has_deferred(declaration(collection)):
+                # the version the commit writes (as in the put above)
+                version = tx._reads.get((collection, key), 0) + 1 if expected is None else None
+                known = rec if version is None else dataclasses.replace(rec, version=version)
+                by_account.setdefault(rec.account_id, {})[(collection, key)] = known
+        for collection, key in staged.deletes:
+            if deferred.has_deferred(declaration(collection)):
+                k = (collection, key)
+                old = tx._records[k] if k in tx._records else self._get(collection, key)
+                if old is not None:
+                    by_account.setdefault(old.account_id, {})[k] = None
+        return [
+            (deferred.marker_item(account, records), records)
+            for account, records in by_account.items()
+        ]
 
     def _aggregate_ops(self, tx: _DynamoTx, now: dict[str, str]) -> list[_Op]:
         """The aggregate rows the staged record changes move, as conditioned writes."""

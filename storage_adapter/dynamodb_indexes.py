@@ -106,12 +106,11 @@ def agg_sk(r: str, g: str) -> str:
     return f"{r}{SEP}{g}"
 
 
-#: Aggregates DynamoDB computes from the account's records when read instead of keeping them
-#: per commit. The search's ``facets`` publish a row per amount, date and identifier of a
-#: record (about 15 per invoice, 4 more per payment): as items of the record's own
-#: TransactWriteItems they would push a commit past DynamoDB's 100 items (a credit note touches
-#: two invoices; an invoice with 20 payments alone has 95 rows). SQLite keeps them per commit.
-NOT_KEPT = frozenset({"facets"})
+#: Aggregates DynamoDB keeps beside the commit instead of in it (:mod:`.dynamodb_deferred`).
+#: The search's ``facets`` publish a row per amount, date and identifier of a record (about 15
+#: per invoice, 4 more per payment): as items of the record's own TransactWriteItems they would
+#: push a commit past DynamoDB's 100 items. SQLite keeps them in the commit.
+DEFERRED = frozenset({"facets"})
 
 
 def agg_delta(
@@ -125,7 +124,7 @@ def agg_delta(
     """Add one record change's aggregate rows (old subtracted, new added) to ``into``."""
     for data, acct, sign in ((old, old_account, -1), (new, account_id, 1)):
         for (name, r, g), (n, sums) in decl.agg_rows(data).items():
-            if name in NOT_KEPT:
+            if name in DEFERRED:
                 continue
             cur = into.setdefault((name, acct or "", r, g), [0, {}])
             cur[0] += sign * n

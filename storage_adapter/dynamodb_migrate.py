@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from . import dynamodb_deferred as deferred
 from . import dynamodb_indexes as dix
 from .base import Record, check_collection
 from .dynamodb import (
@@ -23,6 +24,10 @@ from .dynamodb import (
     _record_item,
 )
 from .indexes import declaration, declarations
+
+#: The layout of what this module writes beside the declarations; a new value makes
+#: ``billow migrate`` rebuild every collection (2: deferred aggregates kept as their own items).
+LAYOUT = 2
 
 
 def migrate(store: DynamoStore, *, force: bool = False) -> dict[str, int]:
@@ -47,14 +52,15 @@ def migrate(store: DynamoStore, *, force: bool = False) -> dict[str, int]:
     for decl in declarations():
         marker = {"PK": {"S": f"M#{decl.collection}"}, "SK": {"S": "M"}}
         cur = store._ddb.get_item(TableName=store.table, Key=marker, ConsistentRead=True)
-        if not force and cur.get("Item", {}).get("sig", {}).get("S") == decl.signature:
+        sig = f"{decl.signature}/{LAYOUT}"
+        if not force and cur.get("Item", {}).get("sig", {}).get("S") == sig:
             continue
         done[decl.collection] = _reindex(store, decl)
-        store._ddb.put_item(TableName=store.table, Item={**marker, "sig": {"S": decl.signature}})
+        store._ddb.put_item(TableName=store.table, Item={**marker, "sig": {"S": sig}})
     return done
 
 
-def _reindex(store: DynamoStore, decl: Any) -> int:
+def _reindex(store: DynamoStore, decl: Any, *, deferred_rows: bool = True) -> int:
     """Rewrite the collection's record items with their index attributes and rebuild its
     aggregate items from the records."""
     count = 0
@@ -80,7 +86,30 @@ def _reindex(store: DynamoStore, decl: Any) -> int:
             dix.agg_delta(decl, None, None, rec.data, rec.account_id, aggs)
             count += 1
     _write_aggregates(store, decl, aggs, replace=True)
+    if deferred_rows and deferred.has_deferred(decl):  # emptied above: written anew
+        with _table(store).batch_writer() as batch:
+            deferred.rebuild(store, decl, _records(store, decl), batch)
     return count
+
+
+def _records(store: DynamoStore, decl: Any) -> Any:
+    for shard in range(COLLECTION_SHARDS):
+        for item in store._query_items(
+            IndexName=COLLECTION_INDEX,
+            KeyConditionExpression="GSI2PK = :p",
+            ExpressionAttributeValues={":p": {"S": f"{decl.collection}#{shard}"}},
+        ):
+            rec = _item_to_record(item)
+            if rec is not None:
+                yield rec
+
+
+def _table(store: DynamoStore) -> Any:
+    return (
+        boto3.session.Session()
+        .resource("dynamodb", region_name=store.region, endpoint_url=store.endpoint_url)
+        .Table(store.table)
+    )
 
 
 def _write_aggregates(store: DynamoStore, decl: Any, aggs: dict, *, replace: bool) -> None:
@@ -118,24 +147,30 @@ def _write_aggregates(store: DynamoStore, decl: Any, aggs: dict, *, replace: boo
             )
 
 
-def bulk_load(store: DynamoStore, collection: str, rows: Any) -> int:
+def bulk_load(store: DynamoStore, collection: str, rows: Any, *, deferred_rows: bool = True) -> int:
     """New records ``(key, account_id, data)`` (version 1) written with BatchWriteItem and
     the collection's aggregates recomputed — for benchmarks and tests of large accounts.
-    Not transactional; the collection's aggregates are rebuilt from every record."""
+    Not transactional; the collection's aggregates are rebuilt from every record.
+    ``deferred_rows=False``: the deferred aggregates' rows (the search's) are not written now
+    but left pending, as after a commit whose process died: the first reader of an account's
+    search rows builds them (a bench of lists need not pay for the search's rows)."""
     check_collection(collection)
     n = 0
-    table = (
-        boto3.session.Session()
-        .resource("dynamodb", region_name=store.region, endpoint_url=store.endpoint_url)
-        .Table(store.table)
-    )
+    table = _table(store)
     deserialize = TypeDeserializer().deserialize
+    pending: dict[str | None, list[tuple[str, str]]] = {}
     with table.batch_writer() as batch:
         for key, account_id, data in rows:
             item = _record_item(Record(collection, key, account_id, 1, data), 1)
             batch.put_item(Item={k: deserialize(v) for k, v in item.items()})
+            pending.setdefault(account_id, []).append((collection, key))
             n += 1
-    decl = declaration(collection)
+        decl = declaration(collection)
+        if not deferred_rows and deferred.has_deferred(decl):
+            for account_id, keys in pending.items():
+                for i in range(0, len(keys), 500):  # a marker item stays far below 400 KB
+                    marker = deferred.marker_item(account_id, keys[i : i + 500])
+                    batch.put_item(Item={k: deserialize(v) for k, v in marker.items()})
     if decl is not None:
-        _reindex(store, decl)
+        _reindex(store, decl, deferred_rows=deferred_rows)
     return n

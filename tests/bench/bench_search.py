@@ -1,6 +1,8 @@
-"""The universal search at 10,000 and 100,000 records of one account, on the local SQLite store.
+"""The universal search at 10,000 and 100,000 records of one account (SQLite), and its cost
+in DynamoDB items read at 300 and 1,000 records (moto server).
 
-    .venv/bin/python tests/bench/bench_search.py [--sizes 10000,100000] [--runs R] [--quick]
+    .venv/bin/python tests/bench/bench_search.py [--sizes 10000,100000]
+        [--dynamo-sizes 300,1000] [--runs R] [--quick]
 
 One account holds ``size`` records (nine in ten invoices, a third of them paid, plus quotes and
 clients), bulk-loaded, so the store builds the facet rows once; a second account holds a tenth
@@ -142,7 +144,12 @@ def _time(fn, runs: int) -> float:
     return statistics.median(times)
 
 
-def rows(quick: bool = False, sizes: list[int] | None = None, runs: int = 7) -> list[Row]:
+def rows(
+    quick: bool = False,
+    sizes: list[int] | None = None,
+    runs: int = 7,
+    dynamo_sizes: list[int] | None = None,
+) -> list[Row]:
     from storage_adapter.sqlite import SqliteStore
     from tests.invoices.support import act, make_ctx
 
@@ -169,22 +176,7 @@ def rows(quick: bool = False, sizes: list[int] | None = None, runs: int = 7) -> 
             )
             target = size // 3
             searches = [
-                ("by one PO number", {"identifiers": {"value": f"PO-{target:07d}"}}),
-                (
-                    "by amount 5000.00–5020.00 (total)",
-                    {"amounts": {"min": "5000", "max": "5020", "label": "total"}},
-                ),
-                (
-                    "by one due day",
-                    {"dates": {"from": "2026-06-15", "to": "2026-06-15", "label": "due"}},
-                ),
-                (
-                    "amount range and due month",
-                    {
-                        "amounts": {"min": "5000", "max": "5200", "label": "total"},
-                        "dates": {"from": "2026-06-01", "to": "2026-06-30", "label": "due"},
-                    },
-                ),
+                *_searches(target),
                 ("by text alone (q: no index, reads a row per record)", {"q": f"F-{target:07d}"}),
             ]
             for name, params in searches:
@@ -203,17 +195,91 @@ def rows(quick: bool = False, sizes: list[int] | None = None, runs: int = 7) -> 
                     )
                 )
             counting.close()
+    if dynamo_sizes is None:
+        dynamo_sizes = [300] if quick else [300, 1_000]
+    return out + (dynamo_rows(dynamo_sizes) if dynamo_sizes else [])
+
+
+#: The searches whose DynamoDB cost is counted (the first four of :func:`rows`).
+def _searches(target: int) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("by one PO number", {"identifiers": {"value": f"PO-{target:07d}"}}),
+        (
+            "by amount 5000.00–5020.00 (total)",
+            {"amounts": {"min": "5000", "max": "5020", "label": "total"}},
+        ),
+        ("by one due day", {"dates": {"from": "2026-06-15", "to": "2026-06-15", "label": "due"}}),
+        (
+            "amount range and due month",
+            {
+                "amounts": {"min": "5000", "max": "5200", "label": "total"},
+                "dates": {"from": "2026-06-01", "to": "2026-06-30", "label": "due"},
+            },
+        ),
+    ]
+
+
+def dynamo_rows(sizes: list[int]) -> list[Row]:
+    """DynamoDB (moto server on loopback): items read (``ScannedCount`` of every Query) by each
+    search, for one account of each size; counts, not times. The facet rows are items of their
+    own beside each commit (``storage_adapter.dynamodb_deferred``), read by key range."""
+    from storage_adapter.sqlite import SqliteStore
+    from tests.invoices.support import act, make_ctx
+    from tests.support.moto_server import new_dynamo_store, start_moto_server
+
+    server, endpoint = start_moto_server()
+    out: list[Row] = []
+    try:
+        for size in sizes:
+            store = new_dynamo_store(endpoint)
+            with tempfile.TemporaryDirectory() as tmp:  # the same records as on SQLite
+                path = Path(tmp) / "billow.db"
+                _seed(path, size)
+                source = SqliteStore(path)
+                t = time.perf_counter()
+                for collection in ("invoices", "quotes", "clients"):
+                    store.bulk_load(
+                        collection,
+                        (
+                            (r.key, r.account_id, r.data)
+                            for account in (ACCOUNT, OTHER)
+                            for r in source.query(collection, account_id=account).items
+                        ),
+                    )
+                seeded = time.perf_counter() - t
+                source.close()
+            ctx = make_ctx(store, account_id=ACCOUNT)
+            group = f"search, DynamoDB {size:,}"
+            for name, params in _searches(size // 3):
+                before = store.items_read
+                res = act(ctx, "search", **params)
+                out.append(
+                    Row(
+                        group,
+                        f"items read: search {name}",
+                        float(store.items_read - before),
+                        unit="items",
+                        note=f"{res['total']} found",
+                    )
+                )
+            out.append(Row(group, "(bulk-loaded)", seeded, unit="s", note="setup"))
+    finally:
+        server.stop()
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--dynamo-sizes", default="300,1000")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    return report(rows(args.quick, sizes if not args.quick else None, args.runs))
+    dynamo = [int(s) for s in args.dynamo_sizes.split(",") if s]
+    return report(
+        rows(args.quick, sizes if not args.quick else None, args.runs, dynamo_sizes=dynamo)
+    )
 
 
 if __name__ == "__main__":
