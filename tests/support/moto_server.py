@@ -16,6 +16,7 @@ every table copy it ever made (see :func:`_forget_tracked_dynamodb_models`).
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import threading
@@ -68,6 +69,81 @@ def _forget_tracked_dynamodb_models() -> None:
             tracked.clear()
 
 
+_ROLLBACK = threading.local()
+
+
+def _table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` of a moto ``Table``: the table itself while a transaction of ours runs
+    (it is rolled back item by item, see :func:`_item_level_rollback`), else a plain deep copy."""
+    if getattr(_ROLLBACK, "active", False):
+        return self
+    new = self.__class__.__new__(self.__class__)
+    memo[id(self)] = new
+    for name, value in self.__dict__.items():
+        setattr(new, name, copy.deepcopy(value, memo))
+    return new
+
+
+def _item_level_rollback() -> None:
+    """moto's ``TransactWriteItems`` deep-copies the whole table once per item of the
+    transaction, for its rollback: a transaction's cost grows with the table (seen: writes
+    slowing from 0.2 s to 1 s within a test of a few hundred records). The same rollback, done
+    for the items the transaction names only (and the table's stream records), is the same
+    behaviour at a cost that follows the transaction. The server runs one request at a time
+    (:class:`_Serialised`), so nothing else touches the table meanwhile."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    if getattr(DynamoDBBackend, "_billow_rollback", False):
+        return
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: list[tuple[Any, Any, Any, Any]] = []
+        streams: dict[int, tuple[Any, int]] = {}
+        for item in transact_items:
+            _, op = next(iter(item.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            attrs = op.get("Item") or op.get("Key") or {}
+            if table.hash_key_attr not in attrs:
+                continue
+            h = DynamoType(attrs[table.hash_key_attr])
+            r = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+            bucket = table.items.get(h)
+            old = (bucket or {}).get(r) if r is not None else bucket
+            saved.append((table, h, r, copy.deepcopy(old)))
+            if table.stream_shard is not None and id(table) not in streams:
+                streams[id(table)] = (table.stream_shard, len(table.stream_shard.items))
+        _ROLLBACK.active = True
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, h, r, old in reversed(saved):
+                if r is None:
+                    if old is None:
+                        table.items.pop(h, None)
+                    else:
+                        table.items[h] = old
+                elif old is None:
+                    table.items.get(h, {}).pop(r, None)
+                    if h in table.items and not table.items[h]:
+                        del table.items[h]
+                else:
+                    table.items[h][r] = old
+            for shard, n in streams.values():
+                del shard.items[n:]
+            raise
+        finally:
+            _ROLLBACK.active = False
+
+    Table.__deepcopy__ = _table_deepcopy
+    DynamoDBBackend.transact_write_items = transact_write_items
+    DynamoDBBackend._billow_rollback = True
+
+
 class _FairLock:
     """A lock granted in arrival order. ``threading.Lock`` is not fair: with dozens of clients
     waiting on the serialised server, an unlucky request could wait minutes (seen: read timeouts
@@ -118,6 +194,7 @@ class SerialisedMotoServer(ThreadedMotoServer):
     """:class:`ThreadedMotoServer` whose requests run one at a time (see module doc)."""
 
     def _server_entry(self) -> None:
+        _item_level_rollback()
         app = _Serialised(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=_QuietHandler
