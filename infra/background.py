@@ -240,13 +240,31 @@ class Runner:
                             self._run(job, lease)
                             continue
                         wait = min(poll, (due - now).total_seconds())
-                except Exception:
-                    log.exception("background job %s: lease or schedule failed", job.name)
+                except Exception as exc:
+                    self._failed(job, "lease or schedule failed", exc)
                     wait = poll
                 self._stop.wait(max(wait, 0.05))
         finally:
             if lease is not None:
-                lease.release()
+                try:
+                    lease.release()
+                except Exception as exc:  # it runs out by itself (LEASE_SECONDS)
+                    self._failed(job, "its lease could not be released", exc)
+
+    def _failed(self, job: Job, what: str, exc: Exception) -> None:
+        """Log a job's failure. While the server stops, a failure is expected (the process
+        may be tearing down around the job's thread) and harmless (each unit of work commits
+        atomically; the next holder redoes what did not): one line, no traceback."""
+        if self._stop.is_set():
+            log.warning(
+                "background job %s: %s while stopping (%s: %s)",
+                job.name,
+                what,
+                type(exc).__name__,
+                exc,
+            )
+        else:
+            log.error("background job %s: %s", job.name, what, exc_info=exc)
 
     def _run(self, job: Job, lease: Lease) -> None:
         """Run the job once while a heartbeat renews the lease; a lost lease stops the job."""
@@ -274,8 +292,8 @@ class Runner:
         try:
             result = job.run(halt)
             log.info("background job %s: %s", job.name, result)
-        except Exception:
-            log.exception("background job %s failed", job.name)
+        except Exception as exc:
+            self._failed(job, "failed", exc)
         finally:
             done.set()
         # a failed run counts as finished too: it is retried when next due, not in a tight loop

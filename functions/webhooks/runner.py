@@ -100,8 +100,10 @@ def run_pdf_jobs(
             else:
                 record_pdf(ctx, invoice_id, render(ctx, rec))
             done += 1
-        except Exception:
-            log.exception("the PDF job of %s failed; tried again at the next pass", invoice_id)
+        except Exception as exc:
+            failed(
+                stop(), exc, "the PDF job of %s failed; tried again at the next pass", invoice_id
+            )
     return done
 
 
@@ -142,6 +144,16 @@ def run_pass(
     }
 
 
+def failed(stopping: bool, exc: Exception, message: str, *args: Any) -> None:
+    """Log a failure of the worker's work; while the server stops (the process may be tearing
+    down around the worker's thread) as one line without traceback: the work commits unit by
+    unit and is done again at the next pass."""
+    if stopping:
+        log.warning(message + " (while stopping: %s: %s)", *args, type(exc).__name__, exc)
+    else:
+        log.error(message, *args, exc_info=exc)
+
+
 def run_loop(
     store: Store,
     services: Mapping[str, Any],
@@ -162,8 +174,8 @@ def run_loop(
             totals["passes"] += 1
             totals["delivered"] += counts["delivered"]
             totals["pdfs_rendered"] += counts["pdfs_rendered"]
-        except Exception:
-            log.exception("outbox pass failed")
+        except Exception as exc:
+            failed(stop.is_set(), exc, "outbox pass failed")
         waited = 0.0
         while waited < poll and not stop.is_set() and not WAKE.is_set():
             WAKE.wait(0.05)
