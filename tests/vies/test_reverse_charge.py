@@ -39,7 +39,7 @@ def treatment_for(client: Client, supply_type: str = "services"):
 
 
 def verified(client: Client, vies, pauses) -> Client:
-    verifier = DirectVatVerifier(url=vies.url, timeout=0.5, sleep=pauses.append)
+    verifier = DirectVatVerifier(url=vies.url, timeout=5.0, sleep=pauses.append)
     stored = client.model_dump(mode="json")
     evidence = verify_client_vat(stored, SELLER_VAT, now=NOW, checker=verifier)
     return Client.model_validate(stored | {"vat_verification": evidence})
@@ -77,7 +77,7 @@ def test_busy_vies_leaves_a_verified_client_on_reverse_charge(vies, pauses):
     client = verified(german_client(), vies, pauses)
     later = NOW.replace(day=25)  # beyond the 24-hour reuse window
     vies.answer_with((200, error_wrapper("MS_MAX_CONCURRENT_REQ")))
-    verifier = DirectVatVerifier(url=vies.url, timeout=0.5, sleep=pauses.append)
+    verifier = DirectVatVerifier(url=vies.url, timeout=5.0, sleep=pauses.append)
 
     with pytest.raises(ViesUnavailable):
         verify_client_vat(client.model_dump(mode="json"), SELLER_VAT, now=later, checker=verifier)

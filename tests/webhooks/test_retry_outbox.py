@@ -237,7 +237,7 @@ def test_retried_until_the_receiver_recovers_with_the_same_webhook_id(secret):
                 body=body,
                 secret=secret,
                 allow_local=True,
-                timeout=0.5,
+                timeout=2.0,  # the hang costs this; the answers get it as margin
             )
             return outbox.record_attempt(
                 delivery, result, at=at, attempt_id=f"att_{len(log)}", rng=rng
@@ -255,7 +255,7 @@ def test_retried_until_the_receiver_recovers_with_the_same_webhook_id(secret):
         assert [e["error"] for e in log] == [
             log[0]["error"],
             "HTTP 500",
-            "no answer within 0.5 s",
+            "no answer within 2 s",
             None,
         ]
         assert delivery["status"] == "delivered" and outbox.due_at(delivery) is None

@@ -80,7 +80,7 @@ def hook_for(ctx, rec, **extra) -> dict[str, Any]:
 
 
 def new_worker(ctx, clock=None, **send_kw) -> worker.Worker:
-    send = functools.partial(deliver, **{"allow_local": True, "timeout": 1.0, **send_kw})
+    send = functools.partial(deliver, **{"allow_local": True, "timeout": 10.0, **send_kw})
     clock = clock or Clock(ctx.now + timedelta(minutes=1))
     return worker.Worker(
         ctx.store, ctx.services["sealer"], new_id, send=send, now=clock, due=scan_due(ctx.store)
@@ -167,7 +167,7 @@ def test_a_failing_receiver_gets_the_event_once_it_recovers(ctx, failure, local,
     ids = seed(ctx)
     created = draft(ctx, ids)
     clock = Clock(ctx.now + timedelta(minutes=1))
-    work = new_worker(ctx, clock, timeout=0.5)
+    work = new_worker(ctx, clock, timeout=2.0)  # a hang costs 2 s; answers get it as margin
 
     first = runner.run_pass(ctx.store, ctx.services, worker=work)
     assert first["attempted"] == 1 and first["delivered"] == 0

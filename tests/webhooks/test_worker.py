@@ -110,8 +110,11 @@ def commit_change(store, *, status="paid", timeline="paid", at=T0, account=ACCOU
     return event_id
 
 
-def make_worker(store, sealer, clock, **kw):
-    send = functools.partial(deliver, allow_local=True, timeout=0.5)
+def make_worker(store, sealer, clock, *, timeout: float = 10.0, **kw):
+    """A worker whose deliveries wait ``timeout`` seconds for an answer: long by default (an
+    answering receiver on a loaded machine can take more than a second; a short deadline made
+    a delivery that was answered count as lost), short only where a test makes one hang."""
+    send = functools.partial(deliver, allow_local=True, timeout=timeout)
     kw.setdefault("due", scan_due(store))
     return worker.Worker(store, sealer, new_id, send=send, now=clock, **kw)
 
@@ -149,7 +152,7 @@ def test_retried_with_the_same_id_until_the_receiver_recovers(store, sealer, rec
     hook = add_webhook(store, sealer, receiver.url(), secret=receiver.secret)
     event_id = commit_change(store)
     clock = Clock()
-    w = make_worker(store, sealer, clock)
+    w = make_worker(store, sealer, clock, timeout=2.0)  # the hang costs 2 s
     w.run_once()
     for _ in range(2):
         clock.at = outbox.parse_time(delivery(store, event_id, hook)["next_attempt_at"])
