@@ -198,6 +198,26 @@ class DraftPath:
     #: self-billing (invoices only): the draft priced with the roles of its kind
     for_kind: ForKind | None = None
 
+    def write(
+        self,
+        tx: Transaction,
+        ctx: Context,
+        rec: Record,
+        document: Invoice,
+        events: list[tuple[str, dict[str, Any]]],
+        **extra: Any,
+    ) -> Record:
+        """Store ``document`` over ``rec`` (version-checked) and append its timeline events
+        (each with its webhook event, in the same commit)."""
+        document = document.model_copy(update={"updated_at": now_utc(ctx)})
+        data = self.stored(document, rec.data, **extra)
+        new = tx.put(
+            self.collection, rec.key, data, account_id=rec.account_id, expected_version=rec.version
+        )
+        for type_, payload in events:
+            append_event(tx, ctx, new, type_, payload)
+        return new
+
 
 @dataclass(frozen=True)
 class NewDraft:
@@ -238,27 +258,6 @@ def put_new_draft(tx: Transaction, ctx: Context, new: NewDraft, **about: Any) ->
     return rec
 
 
-def write_document(
-    tx: Transaction,
-    ctx: Context,
-    path: DraftPath,
-    rec: Record,
-    document: Invoice,
-    events: list[tuple[str, dict[str, Any]]],
-    **extra: Any,
-) -> Record:
-    """Store ``document`` over ``rec`` (version-checked) and append its timeline events (each
-    with its webhook event, in the same commit)."""
-    document = document.model_copy(update={"updated_at": now_utc(ctx)})
-    data = path.stored(document, rec.data, **extra)
-    new = tx.put(
-        path.collection, rec.key, data, account_id=rec.account_id, expected_version=rec.version
-    )
-    for type_, payload in events:
-        append_event(tx, ctx, new, type_, payload)
-    return new
-
-
 def update_draft_record(ctx: Context, path: DraftPath, p: DraftUpdate, key: str) -> Record:
     """Change the draft ``key`` with an update action's parameters; anything but a draft is
     409 ``invalid_state``, a stale ``version`` 409 ``conflict``."""
@@ -283,6 +282,6 @@ def update_draft_record(ctx: Context, path: DraftPath, p: DraftUpdate, key: str)
             {*changes, *(k for k in ("entity_id", "client_id") if getattr(p, k) is not None)}
         )
         events = [("updated", {"fields": changed})]
-        return write_document(tx, ctx, path, rec, updated, events, **client_fields(client))
+        return path.write(tx, ctx, rec, updated, events, **client_fields(client))
 
     return mutate(ctx, run)

@@ -139,17 +139,9 @@ INVOICE_DRAFTS = drafts.DraftPath(
     INVOICES, "inv", to_invoice, stored_data, _check_update, _draft, update_draft, priced_for_kind
 )
 
-
-def write_invoice(
-    tx: Transaction,
-    ctx: Context,
-    rec: Record,
-    invoice: Invoice,
-    events: list[tuple[str, dict[str, Any]]],
-    **extra: Any,
-) -> Record:
-    """Store ``invoice`` over ``rec`` (version-checked) and append its timeline events."""
-    return drafts.write_document(tx, ctx, INVOICE_DRAFTS, rec, invoice, events, **extra)
+#: ``write_invoice(tx, ctx, rec, invoice, events, **extra)``: store ``invoice`` over ``rec``
+#: (version-checked) and append its timeline events.
+write_invoice = INVOICE_DRAFTS.write
 
 
 # --- parameters --------------------------------------------------------------------------------

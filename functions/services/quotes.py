@@ -179,18 +179,9 @@ QUOTE_DRAFTS = drafts.DraftPath(
     QUOTES, "quo", to_quote, quote_data, _check_update, _draft, update_quote
 )
 
-
-def write_quote(
-    tx: Transaction,
-    ctx: Context,
-    rec: Record,
-    quote: Quote,
-    events: list[tuple[str, dict[str, Any]]],
-    **extra: Any,
-) -> Record:
-    """Store ``quote`` over ``rec`` (version-checked) with its timeline and ``quote.*`` webhook
-    events (the outbox)."""
-    return drafts.write_document(tx, ctx, QUOTE_DRAFTS, rec, quote, events, **extra)
+#: ``write_quote(tx, ctx, rec, quote, events, **extra)``: store ``quote`` over ``rec``
+#: (version-checked) with its timeline and ``quote.*`` webhook events (the outbox).
+write_quote = QUOTE_DRAFTS.write
 
 
 # --- parameters --------------------------------------------------------------------------------
