@@ -208,11 +208,18 @@ class InvoiceList(ListParams):
     @field_validator("status")
     @classmethod
     def _statuses(cls, value: str | list[str] | None) -> str | list[str] | None:
-        values = [value] if isinstance(value, str) else (value or [])
-        bad = [v for v in values if v not in STATUSES]
-        if bad:
-            raise ValueError(f"unknown status {', '.join(bad)}; one of {', '.join(STATUSES)}")
-        return value
+        return known_statuses(value, STATUSES)
+
+
+def known_statuses(
+    value: str | list[str] | None, allowed: tuple[str, ...]
+) -> str | list[str] | None:
+    """A list's ``status`` filter (one status or several), each one of ``allowed``."""
+    values = [value] if isinstance(value, str) else (value or [])
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"unknown status {', '.join(bad)}; one of {', '.join(allowed)}")
+    return value
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -273,14 +280,20 @@ def get_invoice(ctx: Context, p: InvoiceGet) -> dict[str, Any]:
     return present(load_invoice(ctx, p.invoice_id), p.fields)
 
 
+def search_filters(q: str | None, status: str | list[str] | None) -> list[Filter]:
+    """A document list's ``q`` (in the number, the client's name or e-mail) and ``status``."""
+    filters: list[Filter] = []
+    if q:
+        filters.append(Filter("number", "contains", q, also=("client_name", "client_email")))
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        filters.append(Filter("status", "in", statuses))
+    return filters
+
+
 def list_filters(p: InvoiceList) -> list[Filter]:
     """The list parameters as store filters (evaluated by the store's query, not in Python)."""
-    filters: list[Filter] = []
-    if p.q:
-        filters.append(Filter("number", "contains", p.q, also=("client_name", "client_email")))
-    if p.status is not None:
-        statuses = [p.status] if isinstance(p.status, str) else list(p.status)
-        filters.append(Filter("status", "in", statuses))
+    filters = search_filters(p.q, p.status)
     for name in ("kind", "client_id", "entity_id"):
         value = getattr(p, name)
         if value is not None:

@@ -50,10 +50,12 @@ from .common import event, hash_secret, load, new_id
 from .invoices import (
     INVOICES,
     LineInputs,
+    known_statuses,
     load_client,
     load_entity,
     mutate,
     now_utc,
+    search_filters,
     stored_data,
     timeline_stream,
     today,
@@ -227,11 +229,7 @@ class QuoteList(ListParams):
     @field_validator("status")
     @classmethod
     def _statuses(cls, value: str | list[str] | None) -> str | list[str] | None:
-        values = [value] if isinstance(value, str) else (value or [])
-        bad = [v for v in values if v not in QUOTE_STATUSES]
-        if bad:
-            raise ValueError(f"unknown status {', '.join(bad)}; one of {', '.join(QUOTE_STATUSES)}")
-        return value
+        return known_statuses(value, QUOTE_STATUSES)
 
     @field_validator("sort_by")
     @classmethod
@@ -291,12 +289,7 @@ def get_quote(ctx: Context, p: QuoteGet) -> dict[str, Any]:
 @action("quote.list", QuoteList, mutating=False)
 def list_quotes(ctx: Context, p: QuoteList) -> dict[str, Any]:
     """Filter, sort and page the caller's quotes in the store's query."""
-    filters: list[Filter] = []
-    if p.q:
-        filters.append(Filter("number", "contains", p.q, also=("client_name", "client_email")))
-    if p.status is not None:
-        statuses = [p.status] if isinstance(p.status, str) else list(p.status)
-        filters.append(Filter("status", "in", statuses))
+    filters = search_filters(p.q, p.status)
     for name in ("client_id", "entity_id"):
         value = getattr(p, name)
         if value is not None:
