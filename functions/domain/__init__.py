@@ -26,7 +26,9 @@ Public API (import from the submodules):
   or InvalidState, allowed, allowed_actions, ensure_voidable(status, has_payments), DELETED.
 - ``compliance``: missing_mandatory(invoice, seller, buyer) → list[FieldError] (art. 226).
 - ``drafts``: product_ids(lines), build_lines, draft_invoice(data, entity, client, products),
-  update_draft(invoice, data, entity, client, products), duplicate(invoice, entity, client, today=).
+  update_draft(invoice, data, entity, client, products), duplicate(invoice, entity, client, today=);
+  the steps quotes share: new_draft(model, data, ...), changed_draft(document, data, ...),
+  invoice_draft_from(source, ...), as_issued(document, entity, client, today, dates).
 - ``finalize``: prepare_finalize(invoice, seller, buyer, today) → priced, checked, numberless;
   series_counter(prepared) → (counter key, start); complete_finalize(prepared, seq, now).
 - ``payments``: apply_payment(invoice, amount, paid_on=, method=, reference=, payment_id=, now=).

@@ -1,15 +1,18 @@
-"""Drafts from API input: ``invoice.create``, ``invoice.update``, ``invoice.duplicate``.
+"""Drafts from API input: ``invoice.create``, ``invoice.update``, ``invoice.duplicate``, and
+the same steps for quotes (``functions.domain.quotes``).
 
 The service loads the entity, the client and the products the lines name
 (:func:`product_ids`), then calls :func:`draft_invoice` / :func:`update_draft`; VAT is resolved
-and totals computed here, so a draft always shows the numbers its PDF will show.
+and totals computed here, so a draft always shows the numbers its PDF will show. A quote is an
+invoice's representation with a few fields more: :func:`new_draft`, :func:`changed_draft`,
+:func:`invoice_draft_from` and :func:`as_issued` are the one path both documents take.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from functions.domain.calc import price
 from functions.domain.errors import FieldError, InvalidState, ValidationFailed
@@ -26,6 +29,9 @@ from functions.domain.models import (
     unknown_fields,
 )
 from functions.domain.money import validate_currency
+
+#: An invoice or a quote (``functions.domain.quotes.Quote`` is an ``Invoice`` with more fields).
+D = TypeVar("D", bound=Invoice)
 
 #: Invoice fields ``invoice.create`` / ``invoice.update`` may set.
 DRAFT_FIELDS = (
@@ -107,16 +113,20 @@ def build_lines(raw_lines: object, products: Mapping[str, Product], currency: st
 
 class _Problems:
     """Collects the ``ValidationFailed`` of several checks, so that one 422 names every bad
-    field (a bad ``buyer_reference`` and a bad ``lines[2].unit_code`` together)."""
+    field (a bad ``buyer_reference`` and a bad ``lines[2].unit_code`` together).
 
-    def __init__(self) -> None:
+    With ``every=False`` the first failing check raises at once (what quotes have always
+    answered: the lines' problems, else the fields')."""
+
+    def __init__(self, *, every: bool = True) -> None:
         self.details: list[FieldError] = []
+        self.every = every
 
     def __enter__(self) -> _Problems:
         return self
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
-        if isinstance(exc, ValidationFailed):
+        if self.every and isinstance(exc, ValidationFailed):
             self.details.extend(exc.details)
             return True
         return False
@@ -124,6 +134,90 @@ class _Problems:
     def raise_any(self) -> None:
         if self.details:
             raise ValidationFailed(self.details)
+
+
+def new_draft(
+    model: type[D],
+    data: Mapping[str, Any],
+    entity: Entity,
+    client: Client,
+    products: Mapping[str, Product] | None = None,
+    *,
+    document_id: str | None = None,
+    fields: Sequence[str] = DRAFT_FIELDS,
+    check: Callable[[D], None] | None = None,
+    every_problem: bool = True,
+) -> D:
+    """A new, priced ``draft`` of ``model`` (an invoice or a quote) from the create parameters
+    ``data`` it may set (``fields``); no number, no timestamps. ``check`` runs on the parsed
+    draft once its fields and lines are valid; ``every_problem``: see :class:`_Problems`."""
+    currency = validate_currency(data.get("currency") or client.currency or entity.currency)
+    problems = _Problems(every=every_problem)
+    with problems:
+        lines = build_lines(data.get("lines", []), products or {}, currency)
+    given = {k: data[k] for k in fields if k in data and k != "lines"}
+    given.setdefault("notes", entity.default_notes)
+    with problems:
+        document = parse_model(
+            model,
+            {
+                **given,
+                "id": document_id,
+                "kind": "invoice",
+                "status": "draft",
+                "currency": currency,
+                "entity_id": entity.id,
+                "client_id": client.id,
+                "account_id": entity.account_id,
+            },
+            as_input=True,
+        )
+    problems.raise_any()
+    if check is not None:
+        check(document)
+    return price(document.model_copy(update={"lines": lines}), entity, client)
+
+
+def changed_draft(
+    document: D,
+    data: Mapping[str, Any],
+    entity: Entity,
+    client: Client,
+    products: Mapping[str, Product] | None = None,
+    *,
+    fields: Sequence[str] = DRAFT_FIELDS,
+    check: Callable[[D], None] | None = None,
+    every_problem: bool = True,
+) -> D:
+    """The draft ``document`` after an update with ``data`` (the ``fields`` it may set), priced
+    for ``entity`` and ``client``. The caller has checked that it is a draft."""
+    currency = validate_currency(data.get("currency") or document.currency)
+    changes: dict[str, Any] = {k: data[k] for k in fields if k in data and k != "lines"}
+    problems = _Problems(every=every_problem)
+    with problems:
+        merged = parse_model(
+            type(document),
+            {
+                **document.model_dump(exclude={"lines", "seller", "buyer"}),
+                **changes,
+                "currency": currency,
+                "entity_id": entity.id,
+                "client_id": client.id,
+            },
+            as_input=True,  # the stored draft's dump holds model fields only
+        )
+    if "lines" in data:
+        with problems:
+            lines = build_lines(data["lines"], products or {}, currency)
+        problems.raise_any()
+    else:
+        problems.raise_any()
+        if currency != document.currency and any(line.product_id for line in document.lines):
+            raise ValidationFailed.one("currency", "re-send the lines when changing the currency")
+        lines = document.lines
+    if check is not None:
+        check(merged)
+    return price(merged.model_copy(update={"lines": lines}), entity, client)
 
 
 def draft_invoice(
@@ -135,29 +229,7 @@ def draft_invoice(
     invoice_id: str | None = None,
 ) -> Invoice:
     """A new, priced ``draft`` from ``invoice.create`` parameters (no number, no timestamps)."""
-    currency = validate_currency(data.get("currency") or client.currency or entity.currency)
-    problems = _Problems()
-    with problems:
-        lines = build_lines(data.get("lines", []), products or {}, currency)
-    fields = {k: data[k] for k in DRAFT_FIELDS if k in data and k != "lines"}
-    fields.setdefault("notes", entity.default_notes)
-    with problems:
-        invoice = parse_model(
-            Invoice,
-            {
-                **fields,
-                "id": invoice_id,
-                "kind": "invoice",
-                "status": "draft",
-                "currency": currency,
-                "entity_id": entity.id,
-                "client_id": client.id,
-                "account_id": entity.account_id,
-            },
-            as_input=True,
-        )
-    problems.raise_any()
-    return price(invoice.model_copy(update={"lines": lines}), entity, client)
+    return new_draft(Invoice, data, entity, client, products, document_id=invoice_id)
 
 
 def update_draft(
@@ -172,31 +244,44 @@ def update_draft(
     ``client_id`` / ``entity_id`` changes are the service's to resolve: pass the new parties.
     """
     transition(invoice.status, "update", kind=invoice.kind)
-    currency = validate_currency(data.get("currency") or invoice.currency)
-    changes: dict[str, Any] = {k: data[k] for k in DRAFT_FIELDS if k in data and k != "lines"}
-    problems = _Problems()
-    with problems:
-        merged = parse_model(
-            Invoice,
-            {
-                **invoice.model_dump(exclude={"lines", "seller", "buyer"}),
-                **changes,
-                "currency": currency,
-                "entity_id": entity.id,
-                "client_id": client.id,
-            },
-            as_input=True,  # the stored draft's dump holds model fields only
-        )
-    if "lines" in data:
-        with problems:
-            lines = build_lines(data["lines"], products or {}, currency)
-        problems.raise_any()
-    else:
-        problems.raise_any()
-        if currency != invoice.currency and any(line.product_id for line in invoice.lines):
-            raise ValidationFailed.one("currency", "re-send the lines when changing the currency")
-        lines = invoice.lines
-    return price(merged.model_copy(update={"lines": lines}), entity, client)
+    return changed_draft(invoice, data, entity, client, products)
+
+
+def invoice_draft_from(
+    source: Invoice,
+    entity: Entity,
+    client: Client,
+    *,
+    today: date,
+    invoice_id: str | None = None,
+    **carried: Any,
+) -> Invoice:
+    """A new priced draft invoice with ``source``'s parties, currency, lines, references, notes,
+    terms and metadata (plus ``carried``); no number; today's dates (``invoice.duplicate``,
+    ``quote.convert``)."""
+    lines = [
+        line.model_copy(update={"net_amount": None, "id": f"ln_{i + 1}"})
+        for i, line in enumerate(source.lines)
+    ]
+    copy = Invoice(
+        id=invoice_id,
+        kind="invoice",
+        status="draft",
+        entity_id=source.entity_id,
+        client_id=source.client_id,
+        account_id=source.account_id,
+        currency=source.currency,
+        issue_date=today,
+        due_date=due_date_for(today, entity, client),
+        lines=lines,
+        po_number=source.po_number,
+        buyer_reference=source.buyer_reference,
+        notes=source.notes,
+        terms=source.terms,
+        metadata=dict(source.metadata),
+        **carried,
+    )
+    return price(copy, entity, client)
 
 
 def duplicate(
@@ -210,28 +295,7 @@ def duplicate(
     """A new draft with the same client, lines and notes; no number; today's dates."""
     if invoice.kind != "invoice":
         raise InvalidState(invoice.status, "duplicate", "cannot duplicate a credit note")
-    lines = [
-        line.model_copy(update={"net_amount": None, "id": f"ln_{i + 1}"})
-        for i, line in enumerate(invoice.lines)
-    ]
-    copy = Invoice(
-        id=invoice_id,
-        kind="invoice",
-        status="draft",
-        entity_id=invoice.entity_id,
-        client_id=invoice.client_id,
-        account_id=invoice.account_id,
-        currency=invoice.currency,
-        issue_date=today,
-        due_date=due_date_for(today, entity, client),
-        lines=lines,
-        po_number=invoice.po_number,
-        buyer_reference=invoice.buyer_reference,
-        notes=invoice.notes,
-        terms=invoice.terms,
-        metadata=dict(invoice.metadata),
-    )
-    return price(copy, entity, client)
+    return invoice_draft_from(invoice, entity, client, today=today, invoice_id=invoice_id)
 
 
 def default_dates(invoice: Invoice, today: date) -> Invoice:
@@ -239,21 +303,35 @@ def default_dates(invoice: Invoice, today: date) -> Invoice:
     return invoice if invoice.issue_date else invoice.model_copy(update={"issue_date": today})
 
 
+def as_issued(
+    document: D,
+    entity: Entity,
+    client: Client,
+    today: date,
+    dates: Callable[[date], Mapping[str, Any]],
+) -> D:
+    """``document`` priced as issued on its issue date (``today`` if it has none): the live
+    entity and client frozen as seller and buyer, plus the ``dates`` that follow from the issue
+    date (an invoice's due date, a quote's last valid day)."""
+    issue_date = document.issue_date or today
+    seller, buyer = freeze(entity, client)
+    shown = document.model_copy(
+        update={"issue_date": issue_date, **dates(issue_date), "seller": seller, "buyer": buyer}
+    )
+    return price(shown, seller, buyer)
+
+
 def preview(invoice: Invoice, entity: Entity, client: Client, today: date) -> Invoice:
     """The draft as it would be issued today: the live entity and client as seller and buyer
     (with the seller's logo and brand colour), default dates, VAT resolved for those parties.
     Still a ``draft`` with no number — nothing here is kept."""
-    issue_date = invoice.issue_date or today
-    seller, buyer = freeze(entity, client)
-    shown = invoice.model_copy(
-        update={
-            "issue_date": issue_date,
-            "due_date": invoice.due_date or due_date_for(issue_date, entity, client),
-            "seller": seller,
-            "buyer": buyer,
-        }
+    return as_issued(
+        invoice,
+        entity,
+        client,
+        today,
+        lambda issued: {"due_date": invoice.due_date or due_date_for(issued, entity, client)},
     )
-    return price(shown, seller, buyer)
 
 
 def _line_number(line: Line) -> int:

@@ -20,25 +20,27 @@ series of its own (counter ``number:<entity>:quote:<period>``) taken in the fina
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
 
-from functions.domain.calc import price
-from functions.domain.drafts import DRAFT_FIELDS, build_lines
+from functions.domain.drafts import (
+    DRAFT_FIELDS,
+    as_issued,
+    changed_draft,
+    invoice_draft_from,
+    new_draft,
+)
 from functions.domain.errors import FieldError, InvalidState, ValidationFailed
-from functions.domain.finalize import due_date_for, freeze
 from functions.domain.models import (
     Client,
     Entity,
     Invoice,
     OptStr,
     Product,
-    parse_model,
 )
-from functions.domain.money import validate_currency
 from functions.domain.numbering import format_number, period, validate_pattern
 
 QuoteStatus = Literal["draft", "open", "accepted", "declined", "expired", "converted"]
@@ -121,25 +123,17 @@ def draft_quote(
     quote_id: str | None = None,
 ) -> Quote:
     """A new, priced ``draft`` quote from ``quote.create`` parameters."""
-    currency = validate_currency(data.get("currency") or client.currency or entity.currency)
-    lines = build_lines(data.get("lines", []), products or {}, currency)
-    fields = {k: data[k] for k in QUOTE_FIELDS if k in data and k != "lines"}
-    fields.setdefault("notes", entity.default_notes)
-    quote = parse_model(
+    return new_draft(
         Quote,
-        {
-            **fields,
-            "id": quote_id,
-            "status": "draft",
-            "currency": currency,
-            "entity_id": entity.id,
-            "client_id": client.id,
-            "account_id": entity.account_id,
-        },
-        as_input=True,
+        data,
+        entity,
+        client,
+        products,
+        document_id=quote_id,
+        fields=QUOTE_FIELDS,
+        check=_check_validity,
+        every_problem=False,
     )
-    _check_validity(quote)
-    return price(quote.model_copy(update={"lines": lines}), entity, client)
 
 
 def update_quote(
@@ -151,42 +145,28 @@ def update_quote(
 ) -> Quote:
     """The draft after ``quote.update`` (drafts only, else InvalidState naming the status)."""
     quote_transition(quote.status, "update")
-    currency = validate_currency(data.get("currency") or quote.currency)
-    changes = {k: data[k] for k in QUOTE_FIELDS if k in data and k != "lines"}
-    merged = parse_model(
-        Quote,
-        {
-            **quote.model_dump(exclude={"lines", "seller", "buyer"}),
-            **changes,
-            "currency": currency,
-            "entity_id": entity.id,
-            "client_id": client.id,
-        },
-        as_input=True,
+    return changed_draft(
+        quote,
+        data,
+        entity,
+        client,
+        products,
+        fields=QUOTE_FIELDS,
+        check=_check_validity,
+        every_problem=False,
     )
-    if "lines" in data:
-        lines = build_lines(data["lines"], products or {}, currency)
-    else:
-        if currency != quote.currency and any(line.product_id for line in quote.lines):
-            raise ValidationFailed.one("currency", "re-send the lines when changing the currency")
-        lines = quote.lines
-    _check_validity(merged)
-    return price(merged.model_copy(update={"lines": lines}), entity, client)
+
+
+def _valid_until(quote: Quote) -> Callable[[date], Mapping[str, Any]]:
+    """The dates a quote issued on some day takes: its last valid day (30 days on by default)."""
+    return lambda issued: {
+        "valid_until": quote.valid_until or issued + timedelta(days=DEFAULT_VALIDITY_DAYS)
+    }
 
 
 def preview_quote(quote: Quote, entity: Entity, client: Client, today: date) -> Quote:
     """A draft as it would be issued today (live parties, default dates); nothing is kept."""
-    issue_date = quote.issue_date or today
-    seller, buyer = freeze(entity, client)
-    shown = quote.model_copy(
-        update={
-            "issue_date": issue_date,
-            "valid_until": quote.valid_until or issue_date + timedelta(DEFAULT_VALIDITY_DAYS),
-            "seller": seller,
-            "buyer": buyer,
-        }
-    )
-    return price(shown, seller, buyer)
+    return as_issued(quote, entity, client, today, _valid_until(quote))
 
 
 # --- numbering ---------------------------------------------------------------------------------
@@ -216,28 +196,15 @@ def quote_counter(entity_id: str, entity: Entity, issue_date: date) -> str:
 def prepare_quote(quote: Quote, seller: Entity, buyer: Client, today: date) -> Quote:
     """Everything finalize does but the number: dates, frozen parties, VAT, totals, checks."""
     quote_transition(quote.status, "finalize")
-    issue_date = quote.issue_date or today
-    valid_until = quote.valid_until or issue_date + timedelta(days=DEFAULT_VALIDITY_DAYS)
-    frozen_seller, frozen_buyer = freeze(seller, buyer)
-    priced = price(
-        quote.model_copy(
-            update={
-                "issue_date": issue_date,
-                "valid_until": valid_until,
-                "seller": frozen_seller,
-                "buyer": frozen_buyer,
-            }
-        ),
-        frozen_seller,
-        frozen_buyer,
-    )
+    priced = as_issued(quote, seller, buyer, today, _valid_until(quote))
+    assert priced.issue_date is not None and priced.valid_until is not None
     errors: list[FieldError] = []
     if not priced.lines:
         errors.append(FieldError("lines", "a quote needs at least one line"))
     for index, line in enumerate(priced.lines):
         if not line.description:
             errors.append(FieldError(f"lines[{index}].description", "is required"))
-    if valid_until < issue_date:
+    if priced.valid_until < priced.issue_date:
         errors.append(FieldError("valid_until", "must not be before the issue date"))
     if errors:
         raise ValidationFailed(errors)
@@ -297,30 +264,15 @@ def invoice_from_quote(
 ) -> Invoice:
     """The draft invoice of ``quote.convert``: the quote's lines (priced again, for the parties
     of today), notes, terms, references and metadata; ``quote_id`` set; today's dates."""
-    lines = [
-        line.model_copy(update={"net_amount": None, "id": f"ln_{i + 1}"})
-        for i, line in enumerate(quote.lines)
-    ]
-    invoice = Invoice(
-        id=invoice_id,
-        kind="invoice",
-        status="draft",
-        entity_id=quote.entity_id,
-        client_id=quote.client_id,
-        account_id=quote.account_id,
-        currency=quote.currency,
-        issue_date=today,
-        due_date=due_date_for(today, entity, client),
-        lines=lines,
-        po_number=quote.po_number,
-        buyer_reference=quote.buyer_reference,
+    return invoice_draft_from(
+        quote,
+        entity,
+        client,
+        today=today,
+        invoice_id=invoice_id,
         period=quote.period,
-        notes=quote.notes,
-        terms=quote.terms,
-        metadata=dict(quote.metadata),
         quote_id=quote.id,
     )
-    return price(invoice, entity, client)
 
 
 def converted(quote: Quote, invoice_id: str, now: datetime) -> Quote:

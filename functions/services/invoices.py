@@ -22,44 +22,39 @@ Every state change appends an event ``{"type", "at", "actor", "data"}`` to the s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator
+from pydantic import Field, field_validator
 
-from functions.domain.drafts import (
-    add_lines,
-    draft_invoice,
-    duplicate,
-    product_ids,
-    update_draft,
-)
-from functions.domain.errors import NotFound, ValidationFailed
-from functions.domain.kinds import is_self_billed
+from functions.domain.drafts import add_lines, draft_invoice, duplicate, update_draft
 from functions.domain.lifecycle import transition
-from functions.domain.models import (
-    STATUSES,
-    Client,
-    Entity,
-    Invoice,
-    Period,
-    Product,
-    parse_model,
-)
+from functions.domain.models import STATUSES, Client, Entity, Invoice, parse_model
 from functions.domain.money import to_decimal
 from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
 
+from . import drafts
 from .common import as_conflict, check_version, event, load, new_id
+from .drafts import (  # noqa: F401  (re-exported: the other services import them from here)
+    CLIENTS,
+    ENTITIES,
+    PRODUCTS,
+    LineInputs,
+    load_client,
+    load_entity,
+    load_products,
+    mutate,
+    now_utc,
+    to_client,
+    to_entity,
+    today,
+)
 from .events import INTERNAL_FIELDS, append_event, represent, timeline_stream
 from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
 
 INVOICES = "invoices"
-ENTITIES = "entities"
-CLIENTS = "clients"
-PRODUCTS = "products"
 
 #: Fields the services keep on an invoice besides the domain model's (carried across writes).
 SERVICE_FIELDS = (
@@ -86,47 +81,16 @@ INVOICE_FIELDS = (
 # --- record helpers ----------------------------------------------------------------------------
 
 
-def now_utc(ctx: Context) -> datetime:
-    """The request time to the second (what ``ctx.timestamp`` prints)."""
-    return ctx.now.astimezone(UTC).replace(microsecond=0)
-
-
-def today(ctx: Context) -> date:
-    return ctx.now.astimezone(UTC).date()
-
-
 def to_invoice(rec: Record) -> Invoice:
     """The domain model of a stored invoice record."""
     return parse_model(Invoice, {**rec.data, "account_id": rec.account_id, "version": rec.version})
-
-
-def to_entity(rec: Record) -> Entity:
-    return parse_model(Entity, {**rec.data, "account_id": rec.account_id, "version": rec.version})
-
-
-def to_client(rec: Record) -> Client:
-    return parse_model(Client, {**rec.data, "account_id": rec.account_id, "version": rec.version})
 
 
 def stored_data(invoice: Invoice, previous: dict[str, Any] | None = None, **extra: Any) -> dict:
     """JSON data to store for ``invoice``: the model's dump, the service fields carried over
     from ``previous`` (the stored data it replaces) and ``extra``, and the denormalised
     client name/e-mail."""
-    data = invoice.model_dump(mode="json", exclude={"account_id", "version"})
-    previous = previous or {}
-    for key in SERVICE_FIELDS:
-        if key in previous:
-            data[key] = previous[key]
-    old_pdf = previous.get("pdf")
-    if isinstance(old_pdf, dict) and isinstance(data.get("pdf"), dict):
-        data["pdf"] = {**old_pdf, **data["pdf"]}  # keep blob_key (PdfRef drops it)
-    data.update(extra)
-    # the client's frozen copy: the buyer, or the seller of a self-billed document (the supplier)
-    buyer = data.get("seller" if is_self_billed(invoice.kind) else "buyer")
-    if isinstance(buyer, dict):
-        data["client_name"] = buyer.get("name")
-        data["client_email"] = buyer.get("email")
-    return data
+    return drafts.document_data(invoice, previous, SERVICE_FIELDS, **extra)
 
 
 def present(rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
@@ -156,93 +120,34 @@ def load_invoice(ctx: Context, invoice_id: str, tx: Transaction | None = None) -
     return load(ctx, INVOICES, invoice_id, tx)
 
 
-def load_entity(ctx: Context, entity_id: str | None, tx: Transaction | None = None) -> Entity:
-    return to_entity(load(ctx, ENTITIES, entity_id or "", tx))
+def priced_for_kind(draft: Invoice, kind: str, entity: Entity, client: Client, on: date) -> Invoice:
+    from .invoices_self_billed import priced_for_kind as for_kind
+
+    return for_kind(draft, kind, entity, client, on)
 
 
-def load_client(ctx: Context, client_id: str | None, tx: Transaction | None = None) -> Client:
-    return to_client(load(ctx, CLIENTS, client_id or "", tx))
+def _check_update(invoice: Invoice) -> None:
+    transition(invoice.status, "update", kind=invoice.kind)
 
 
-def load_products(ctx: Context, lines: Any) -> dict[str, Product]:
-    """The caller's products the lines name; others' or missing ones are left out (the domain
-    then reports ``lines[i].product_id: no such product``)."""
-    products: dict[str, Product] = {}
-    for pid in product_ids(lines):
-        try:
-            rec = load(ctx, PRODUCTS, pid)
-        except NotFound:
-            continue
-        products[pid] = parse_model(
-            Product, {**rec.data, "account_id": rec.account_id, "version": rec.version}
-        )
-    return products
+def _draft(data: Any, entity: Entity, client: Client, products: Any, key: str) -> Invoice:
+    return draft_invoice(data, entity, client, products, invoice_id=key)
 
 
-def write_invoice(
-    tx: Transaction,
-    ctx: Context,
-    rec: Record,
-    invoice: Invoice,
-    events: list[tuple[str, dict[str, Any]]],
-    **extra: Any,
-) -> Record:
-    """Store ``invoice`` over ``rec`` (version-checked) and append its timeline events."""
-    invoice = invoice.model_copy(update={"updated_at": now_utc(ctx)})
-    data = stored_data(invoice, rec.data, **extra)
-    new = tx.put(INVOICES, rec.key, data, account_id=rec.account_id, expected_version=rec.version)
-    for type_, payload in events:
-        append_event(tx, ctx, new, type_, payload)
-    return new
+#: How invoices are drafted and stored (``functions.services.drafts``, the path quotes share).
+INVOICE_DRAFTS = drafts.DraftPath(
+    INVOICES, "inv", to_invoice, stored_data, _check_update, _draft, update_draft, priced_for_kind
+)
 
-
-def mutate(ctx: Context, fn: Callable[[Transaction], Record]) -> Record:
-    """Run one invoice change in a transaction; a lost optimistic race is a ``conflict``."""
-    try:
-        return ctx.store.transaction(fn)
-    except VersionConflict as exc:
-        raise as_conflict(exc) from None
-
-
-def _client_fields(client: Client) -> dict[str, Any]:
-    return {"client_name": client.name, "client_email": client.email}
-
-
-def _require_active_client(client: Client) -> None:
-    if client.archived:
-        raise ValidationFailed.one("client_id", "the client is archived")
+#: ``write_invoice(tx, ctx, rec, invoice, events, **extra)``: store ``invoice`` over ``rec``
+#: (version-checked) and append its timeline events.
+write_invoice = INVOICE_DRAFTS.write
 
 
 # --- parameters --------------------------------------------------------------------------------
 
 
-class _DraftFields(Params):
-    currency: str | None = None
-    issue_date: date | None = None
-    supply_date: date | None = None
-    due_date: date | None = None
-    po_number: str | None = None
-    buyer_reference: str | None = None
-    period: Period | None = None
-    notes: str | None = None
-    terms: str | None = None
-    metadata: dict[str, str] | None = None
-
-    def draft_changes(self) -> dict[str, Any]:
-        """The draft fields the caller gave (``null`` included: it clears the field)."""
-        names = ("lines", *_DraftFields.model_fields)
-        return {k: getattr(self, k) for k in names if k in self.model_fields_set}
-
-
-#: Lines arrive as plain objects (``functions.domain.drafts.build_lines`` fills in product
-#: defaults, then validates each as a ``Line``, unknown keys refused); documented as ``Line``.
-LineInputs = Annotated[
-    list[dict[str, Any]],
-    WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/Line"}}),
-]
-
-
-class InvoiceCreate(_DraftFields):
+class InvoiceCreate(drafts.DraftFields):
     entity_id: str
     client_id: str
     lines: LineInputs = Field(default_factory=list)
@@ -259,7 +164,7 @@ class InvoiceAddLines(Params):
     aggregate: bool = False
 
 
-class InvoiceUpdate(_DraftFields):
+class InvoiceUpdate(drafts.DraftFields):
     invoice_id: str
     version: int | None = None
     entity_id: str | None = None
@@ -303,43 +208,30 @@ class InvoiceList(ListParams):
     @field_validator("status")
     @classmethod
     def _statuses(cls, value: str | list[str] | None) -> str | list[str] | None:
-        values = [value] if isinstance(value, str) else (value or [])
-        bad = [v for v in values if v not in STATUSES]
-        if bad:
-            raise ValueError(f"unknown status {', '.join(bad)}; one of {', '.join(STATUSES)}")
-        return value
+        return known_statuses(value, STATUSES)
+
+
+def known_statuses(
+    value: str | list[str] | None, allowed: tuple[str, ...]
+) -> str | list[str] | None:
+    """A list's ``status`` filter (one status or several), each one of ``allowed``."""
+    values = [value] if isinstance(value, str) else (value or [])
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"unknown status {', '.join(bad)}; one of {', '.join(allowed)}")
+    return value
 
 
 # --- actions -----------------------------------------------------------------------------------
 
 
-def priced_for_kind(draft: Invoice, kind: str, entity: Entity, client: Client, on: date) -> Invoice:
-    from .invoices_self_billed import priced_for_kind as for_kind
-
-    return for_kind(draft, kind, entity, client, on)
-
-
 @action("invoice.create", InvoiceCreate)
 def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
     """A new ``draft`` with VAT resolved and totals computed by the domain."""
-    account_id = ctx.require_account()
-    entity = load_entity(ctx, p.entity_id)
-    client = load_client(ctx, p.client_id)
-    _require_active_client(client)
-    changes = p.draft_changes()
-    changes.setdefault("lines", p.lines)
-    invoice_id = new_id("inv")
-    draft = draft_invoice(
-        changes, entity, client, load_products(ctx, p.lines), invoice_id=invoice_id
-    )
-    draft = priced_for_kind(draft, p.kind, entity, client, today(ctx))
-    stamp = now_utc(ctx)
-    draft = draft.model_copy(update={"created_at": stamp, "updated_at": stamp})
-    data = stored_data(draft, None, **_client_fields(client))
+    new = drafts.new_draft(ctx, INVOICE_DRAFTS, p, kind=p.kind)
 
     def run(tx: Transaction) -> Record:
-        rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
-        append_event(tx, ctx, rec, "created", {"status": "draft"})
+        rec = drafts.put_new_draft(tx, ctx, new)
         if p.auto_advance:  # a 422 from the finalize checks commits nothing: no draft either
             from .invoices_finalize import finalize_record
 
@@ -357,30 +249,7 @@ def create_invoice(ctx: Context, p: InvoiceCreate) -> dict[str, Any]:
 @action("invoice.update", InvoiceUpdate)
 def update_invoice(ctx: Context, p: InvoiceUpdate) -> dict[str, Any]:
     """Change a draft (any create field); finalized documents are refused (409 invalid_state)."""
-    changes = p.draft_changes()
-    if changes.get("lines", []) is None:
-        del changes["lines"]
-    products = load_products(ctx, changes.get("lines"))
-
-    def run(tx: Transaction) -> Record:
-        rec = load_invoice(ctx, p.invoice_id, tx)
-        current = to_invoice(rec)
-        transition(current.status, "update", kind=current.kind)
-        check_version(rec, p.version)
-        entity = load_entity(ctx, p.entity_id or current.entity_id, tx)
-        client = load_client(ctx, p.client_id or current.client_id, tx)
-        if p.client_id and p.client_id != current.client_id:
-            _require_active_client(client)
-        updated = update_draft(current, changes, entity, client, products)
-        updated = priced_for_kind(updated, current.kind, entity, client, today(ctx))
-        changed = sorted(
-            {*changes, *(k for k in ("entity_id", "client_id") if getattr(p, k) is not None)}
-        )
-        return write_invoice(
-            tx, ctx, rec, updated, [("updated", {"fields": changed})], **_client_fields(client)
-        )
-
-    return present(mutate(ctx, run))
+    return present(drafts.update_draft_record(ctx, INVOICE_DRAFTS, p, p.invoice_id))
 
 
 @action("invoice.add_lines", InvoiceAddLines)
@@ -411,14 +280,20 @@ def get_invoice(ctx: Context, p: InvoiceGet) -> dict[str, Any]:
     return present(load_invoice(ctx, p.invoice_id), p.fields)
 
 
+def search_filters(q: str | None, status: str | list[str] | None) -> list[Filter]:
+    """A document list's ``q`` (in the number, the client's name or e-mail) and ``status``."""
+    filters: list[Filter] = []
+    if q:
+        filters.append(Filter("number", "contains", q, also=("client_name", "client_email")))
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        filters.append(Filter("status", "in", statuses))
+    return filters
+
+
 def list_filters(p: InvoiceList) -> list[Filter]:
     """The list parameters as store filters (evaluated by the store's query, not in Python)."""
-    filters: list[Filter] = []
-    if p.q:
-        filters.append(Filter("number", "contains", p.q, also=("client_name", "client_email")))
-    if p.status is not None:
-        statuses = [p.status] if isinstance(p.status, str) else list(p.status)
-        filters.append(Filter("status", "in", statuses))
+    filters = search_filters(p.q, p.status)
     for name in ("kind", "client_id", "entity_id"):
         value = getattr(p, name)
         if value is not None:
@@ -474,13 +349,16 @@ def duplicate_invoice(ctx: Context, p: InvoiceRef) -> dict[str, Any]:
     client = load_client(ctx, original.client_id)
     invoice_id = new_id("inv")
     copy = duplicate(original, entity, client, today=today(ctx), invoice_id=invoice_id)
-    stamp = now_utc(ctx)
-    copy = copy.model_copy(update={"created_at": stamp, "updated_at": stamp})
-    data = stored_data(copy, None, duplicate_of=original.id, **_client_fields(client))
+    data = stored_data(
+        drafts.stamped_new(ctx, copy),
+        None,
+        duplicate_of=original.id,
+        **drafts.client_fields(client),
+    )
+    new = drafts.NewDraft(INVOICES, invoice_id, account_id, data)
 
     def run(tx: Transaction) -> Record:
-        rec = tx.put(INVOICES, invoice_id, data, account_id=account_id, expected_version=0)
-        append_event(tx, ctx, rec, "created", {"status": "draft", "duplicate_of": original.id})
+        rec = drafts.put_new_draft(tx, ctx, new, duplicate_of=original.id)
         tx.append(
             timeline_stream(original_rec.key), event(ctx, "duplicated", {"invoice_id": invoice_id})
         )

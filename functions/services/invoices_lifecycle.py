@@ -14,13 +14,17 @@ untouched, appends ``send_failed`` with the reason and answers the transport's e
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
 
 from functions.domain.errors import NotFound
 from functions.domain.lifecycle import allowed, ensure_voidable, transition
+from functions.domain.models import Invoice, Payment
 from functions.domain.payments import apply_payment
 from storage_adapter import Record, Transaction
 
@@ -136,43 +140,83 @@ class RecordPayment(Params):
     reference: str | None = Field(default=None, max_length=200)
 
 
-@action("invoice.record_payment", RecordPayment)
-def record_payment(ctx: Context, p: RecordPayment) -> dict[str, Any]:
-    """Partial payments add up; reaching ``amount_due`` 0 → ``paid``; more than due is 422."""
-    payment_id = new_id("pay")
+Events = list[tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What differs between recording a payment and a refund: the ``name`` (``payment``,
+    ``refund``) is the journal entry's kind, and ``<name>_id`` the keyword the domain's
+    ``settle`` takes the new id by and the event's field for it."""
+
+    name: str
+    id_prefix: str
+    settle: Callable[..., Invoice]
+    #: ``(tx, ctx, record, before, after)`` → the document's events (may append others')
+    events: Callable[[Transaction, Context, Record, Invoice, Invoice], Events]
+
+
+def record_settlement(ctx: Context, p: RecordPayment, how: Settlement) -> dict[str, Any]:
+    """Money received on an invoice or paid back on a credit note (``invoice.record_payment``,
+    ``invoice.record_refund``), in one commit: the domain's ``settle`` adds it to the document
+    ``p`` names under a new id, its journal entry is posted and the document is written with
+    its events."""
+    settlement_id = new_id(how.id_prefix)
 
     def run(tx: Transaction) -> Record:
         rec = load_invoice(ctx, p.invoice_id, tx)
         before = to_invoice(rec)
-        after = apply_payment(
+        after = how.settle(
             before,
             p.amount,
             paid_on=p.paid_on or today(ctx),
             method=p.method,
             reference=p.reference,
-            payment_id=payment_id,
             now=now_utc(ctx),
+            **{f"{how.name}_id": settlement_id},
         )
-        payment = after.payments[-1]
-        events: list[tuple[str, dict[str, Any]]] = [
-            (
-                "payment_recorded",
-                {
-                    "payment_id": payment_id,
-                    "amount": format(payment.amount, "f"),
-                    "paid_on": payment.paid_on.isoformat(),
-                    "method": payment.method,
-                    "reference": payment.reference,
-                    "amount_due": format(after.amount_due, "f"),
-                },
-            )
-        ]
-        if after.status == "paid" and before.status != "paid":
-            events.append(("paid", {"amount_paid": format(after.amount_paid, "f")}))
-        post_entry(tx, ctx, "payment", after, payment_id)
-        return write_invoice(tx, ctx, rec, after, events)
+        post_entry(tx, ctx, how.name, after, settlement_id)
+        return write_invoice(tx, ctx, rec, after, how.events(tx, ctx, rec, before, after))
 
     return present(mutate(ctx, run))
+
+
+def settlement_payload(
+    id_field: str, settlement: Payment, due_field: str, due: Decimal
+) -> dict[str, Any]:
+    """The timeline (and webhook) data of a payment or refund, with what remains due after it."""
+    return {
+        id_field: settlement.id,
+        "amount": format(settlement.amount, "f"),
+        "paid_on": settlement.paid_on.isoformat(),
+        "method": settlement.method,
+        "reference": settlement.reference,
+        due_field: format(due, "f"),
+    }
+
+
+def _payment_events(
+    tx: Transaction, ctx: Context, rec: Record, before: Invoice, after: Invoice
+) -> Events:
+    payment = after.payments[-1]
+    events = [
+        (
+            "payment_recorded",
+            settlement_payload("payment_id", payment, "amount_due", after.amount_due),
+        )
+    ]
+    if after.status == "paid" and before.status != "paid":
+        events.append(("paid", {"amount_paid": format(after.amount_paid, "f")}))
+    return events
+
+
+PAYMENT = Settlement("payment", "pay", apply_payment, _payment_events)
+
+
+@action("invoice.record_payment", RecordPayment)
+def record_payment(ctx: Context, p: RecordPayment) -> dict[str, Any]:
+    """Partial payments add up; reaching ``amount_due`` 0 → ``paid``; more than due is 422."""
+    return record_settlement(ctx, p, PAYMENT)
 
 
 # --- void / uncollectible ----------------------------------------------------------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from functions.domain.errors import NotFound, ValidationFailed
-from functions.domain.models import parse_model
+from functions.domain.models import Client, Entity, parse_model
 from functions.domain.quotes import (
     QUOTE_STATUSES,
     Quote,
@@ -44,17 +43,19 @@ from functions.domain.quotes import (
     quote_transition,
     update_quote,
 )
-from storage_adapter import Filter, Record, Sort, Transaction, VersionConflict
+from storage_adapter import Filter, Record, Sort, Transaction
 
-from .common import as_conflict, check_version, event, hash_secret, load, new_id
+from . import drafts
+from .common import event, hash_secret, load, new_id
 from .invoices import (
     INVOICES,
     LineInputs,
-    _DraftFields,
+    known_statuses,
     load_client,
     load_entity,
-    load_products,
+    mutate,
     now_utc,
+    search_filters,
     stored_data,
     timeline_stream,
     today,
@@ -62,7 +63,6 @@ from .invoices import (
 from .invoices import present as present_invoice
 from .records import ListParams, check_projection, list_page
 from .registry import Context, Params, action
-from .timeline import append_timeline
 
 QUOTES = "quotes"
 HOSTED_LINKS = "hosted_links"
@@ -149,20 +149,7 @@ def to_quote(rec: Record) -> Quote:
 
 
 def quote_data(quote: Quote, previous: dict[str, Any] | None = None, **extra: Any) -> dict:
-    data = quote.model_dump(mode="json", exclude={"account_id", "version"})
-    previous = previous or {}
-    for key in SERVICE_FIELDS:
-        if key in previous:
-            data[key] = previous[key]
-    old_pdf = previous.get("pdf")
-    if isinstance(old_pdf, dict) and isinstance(data.get("pdf"), dict):
-        data["pdf"] = {**old_pdf, **data["pdf"]}
-    data.update(extra)
-    buyer = data.get("buyer")
-    if isinstance(buyer, dict):
-        data["client_name"] = buyer.get("name")
-        data["client_email"] = buyer.get("email")
-    return data
+    return drafts.document_data(quote, previous, SERVICE_FIELDS, **extra)
 
 
 def present(ctx: Context, rec: Record, fields: list[str] | None = None) -> dict[str, Any]:
@@ -181,43 +168,31 @@ def load_quote(ctx: Context, quote_id: str, tx: Transaction | None = None) -> Re
     return load(ctx, QUOTES, quote_id, tx)
 
 
-def write_quote(
-    tx: Transaction,
-    ctx: Context,
-    rec: Record,
-    quote: Quote,
-    events: list[tuple[str, dict[str, Any]]],
-    **extra: Any,
-) -> Record:
-    quote = quote.model_copy(update={"updated_at": now_utc(ctx)})
-    new = tx.put(
-        QUOTES,
-        rec.key,
-        quote_data(quote, rec.data, **extra),
-        account_id=rec.account_id,
-        expected_version=rec.version,
-    )
-    for type_, payload in events:  # timeline + the quote.* webhook event (the outbox)
-        append_timeline(tx, new, event(ctx, type_, payload))
-    return new
+def _check_update(quote: Quote) -> None:
+    quote_transition(quote.status, "update")
 
 
-def mutate(ctx: Context, fn: Callable[[Transaction], Any]) -> Any:
-    try:
-        return ctx.store.transaction(fn)
-    except VersionConflict as exc:
-        raise as_conflict(exc) from None
+def _draft(data: Any, entity: Entity, client: Client, products: Any, key: str) -> Quote:
+    return draft_quote(data, entity, client, products, quote_id=key)
+
+
+#: How quotes are drafted and stored: as invoices are (``functions.services.drafts``).
+QUOTE_DRAFTS = drafts.DraftPath(
+    QUOTES, "quo", to_quote, quote_data, _check_update, _draft, update_quote
+)
+
+#: ``write_quote(tx, ctx, rec, quote, events, **extra)``: store ``quote`` over ``rec``
+#: (version-checked) with its timeline and ``quote.*`` webhook events (the outbox).
+write_quote = QUOTE_DRAFTS.write
 
 
 # --- parameters --------------------------------------------------------------------------------
 
 
-class _QuoteFields(_DraftFields):
-    valid_until: date | None = None
+class _QuoteFields(drafts.DraftFields):
+    more_draft_fields = ("valid_until",)
 
-    def draft_changes(self) -> dict[str, Any]:
-        names = ("lines", *_QuoteFields.model_fields)
-        return {k: getattr(self, k) for k in names if k in self.model_fields_set}
+    valid_until: date | None = None
 
 
 class QuoteCreate(_QuoteFields):
@@ -254,11 +229,7 @@ class QuoteList(ListParams):
     @field_validator("status")
     @classmethod
     def _statuses(cls, value: str | list[str] | None) -> str | list[str] | None:
-        values = [value] if isinstance(value, str) else (value or [])
-        bad = [v for v in values if v not in QUOTE_STATUSES]
-        if bad:
-            raise ValueError(f"unknown status {', '.join(bad)}; one of {', '.join(QUOTE_STATUSES)}")
-        return value
+        return known_statuses(value, QUOTE_STATUSES)
 
     @field_validator("sort_by")
     @classmethod
@@ -296,66 +267,17 @@ class QuoteDecline(Params):
 # --- drafts ------------------------------------------------------------------------------------
 
 
-def _require_active_client(client: Any) -> None:
-    if client.archived:
-        raise ValidationFailed.one("client_id", "the client is archived")
-
-
 @action("quote.create", QuoteCreate)
 def create_quote(ctx: Context, p: QuoteCreate) -> dict[str, Any]:
     """A new ``draft`` quote with VAT resolved and totals computed as for an invoice."""
-    account_id = ctx.require_account()
-    entity = load_entity(ctx, p.entity_id)
-    client = load_client(ctx, p.client_id)
-    _require_active_client(client)
-    changes = p.draft_changes()
-    changes.setdefault("lines", p.lines)
-    quote_id = new_id("quo")
-    quote = draft_quote(changes, entity, client, load_products(ctx, p.lines), quote_id=quote_id)
-    stamp = now_utc(ctx)
-    quote = quote.model_copy(update={"created_at": stamp, "updated_at": stamp})
-    data = quote_data(quote, None, client_name=client.name, client_email=client.email)
-
-    def run(tx: Transaction) -> Record:
-        rec = tx.put(QUOTES, quote_id, data, account_id=account_id, expected_version=0)
-        append_timeline(tx, rec, event(ctx, "created", {"status": "draft"}))
-        return rec
-
-    return present(ctx, mutate(ctx, run))
+    new = drafts.new_draft(ctx, QUOTE_DRAFTS, p)
+    return present(ctx, mutate(ctx, lambda tx: drafts.put_new_draft(tx, ctx, new)))
 
 
 @action("quote.update", QuoteUpdate)
 def update_quote_action(ctx: Context, p: QuoteUpdate) -> dict[str, Any]:
     """Change a draft quote; anything else is 409 ``invalid_state``."""
-    changes = p.draft_changes()
-    if changes.get("lines", []) is None:
-        del changes["lines"]
-    products = load_products(ctx, changes.get("lines"))
-
-    def run(tx: Transaction) -> Record:
-        rec = load_quote(ctx, p.quote_id, tx)
-        current = to_quote(rec)
-        quote_transition(current.status, "update")
-        check_version(rec, p.version)
-        entity = load_entity(ctx, p.entity_id or current.entity_id, tx)
-        client = load_client(ctx, p.client_id or current.client_id, tx)
-        if p.client_id and p.client_id != current.client_id:
-            _require_active_client(client)
-        updated = update_quote(current, changes, entity, client, products)
-        changed = sorted(
-            {*changes, *(k for k in ("entity_id", "client_id") if getattr(p, k) is not None)}
-        )
-        return write_quote(
-            tx,
-            ctx,
-            rec,
-            updated,
-            [("updated", {"fields": changed})],
-            client_name=client.name,
-            client_email=client.email,
-        )
-
-    return present(ctx, mutate(ctx, run))
+    return present(ctx, drafts.update_draft_record(ctx, QUOTE_DRAFTS, p, p.quote_id))
 
 
 @action("quote.get", QuoteGet, mutating=False)
@@ -367,12 +289,7 @@ def get_quote(ctx: Context, p: QuoteGet) -> dict[str, Any]:
 @action("quote.list", QuoteList, mutating=False)
 def list_quotes(ctx: Context, p: QuoteList) -> dict[str, Any]:
     """Filter, sort and page the caller's quotes in the store's query."""
-    filters: list[Filter] = []
-    if p.q:
-        filters.append(Filter("number", "contains", p.q, also=("client_name", "client_email")))
-    if p.status is not None:
-        statuses = [p.status] if isinstance(p.status, str) else list(p.status)
-        filters.append(Filter("status", "in", statuses))
+    filters = search_filters(p.q, p.status)
     for name in ("client_id", "entity_id"):
         value = getattr(p, name)
         if value is not None:
@@ -644,19 +561,12 @@ def convert_quote(ctx: Context, p: QuoteRef) -> dict[str, Any]:
         entity = load_entity(ctx, quote.entity_id, tx)
         client = load_client(ctx, quote.client_id, tx)
         invoice = invoice_from_quote(quote, entity, client, invoice_id=invoice_id, today=today(ctx))
-        stamp = now_utc(ctx)
-        invoice = invoice.model_copy(update={"created_at": stamp, "updated_at": stamp})
-        inv_rec = tx.put(
-            INVOICES,
-            invoice_id,
-            stored_data(invoice, None, client_name=client.name, client_email=client.email),
-            account_id=rec.account_id,
-            expected_version=0,
+        data = stored_data(drafts.stamped_new(ctx, invoice), None, **drafts.client_fields(client))
+        # the new invoice, with its invoice.created
+        inv_rec = drafts.put_new_draft(
+            tx, ctx, drafts.NewDraft(INVOICES, invoice_id, rec.account_id, data), quote_id=quote.id
         )
-        append_timeline(  # the new invoice's invoice.created
-            tx, inv_rec, event(ctx, "created", {"status": "draft", "quote_id": quote.id})
-        )
-        after = converted(quote, invoice_id, stamp)
+        after = converted(quote, invoice_id, now_utc(ctx))
         quote_rec = write_quote(tx, ctx, rec, after, [("converted", {"invoice_id": invoice_id})])
         return quote_rec, inv_rec
 
