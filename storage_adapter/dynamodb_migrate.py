@@ -65,34 +65,27 @@ def _reindex(store: DynamoStore, decl: Any, *, deferred_rows: bool = True) -> in
     aggregate items from the records."""
     count = 0
     aggs: dict[tuple[str, str, str, str], list] = {}
-    for shard in range(COLLECTION_SHARDS):
-        for item in store._query_items(
-            IndexName=COLLECTION_INDEX,
-            KeyConditionExpression="GSI2PK = :p",
-            ExpressionAttributeValues={":p": {"S": f"{decl.collection}#{shard}"}},
-        ):
-            rec = _item_to_record(item)
-            if rec is None:
-                continue
-            fresh = _record_item(rec, rec.version)
-            if any(item.get(k) != v for k, v in fresh.items()):
-                store._ddb.put_item(
-                    TableName=store.table,
-                    Item=fresh,
-                    ConditionExpression="#v = :v",
-                    ExpressionAttributeNames={"#v": "ver"},
-                    ExpressionAttributeValues={":v": {"N": str(rec.version)}},
-                )
-            dix.agg_delta(decl, None, None, rec.data, rec.account_id, aggs)
-            count += 1
+    for item, rec in _records(store, decl):
+        fresh = _record_item(rec, rec.version)
+        if any(item.get(k) != v for k, v in fresh.items()):
+            store._ddb.put_item(
+                TableName=store.table,
+                Item=fresh,
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#v": "ver"},
+                ExpressionAttributeValues={":v": {"N": str(rec.version)}},
+            )
+        dix.agg_delta(decl, None, None, rec.data, rec.account_id, aggs)
+        count += 1
     _write_aggregates(store, decl, aggs, replace=True)
     if deferred_rows and deferred.has_deferred(decl):  # emptied above: written anew
         with _table(store).batch_writer() as batch:
-            deferred.rebuild(store, decl, _records(store, decl), batch)
+            deferred.rebuild(store, decl, (rec for _, rec in _records(store, decl)), batch)
     return count
 
 
 def _records(store: DynamoStore, decl: Any) -> Any:
+    """``(item, record)`` of every live record of the collection, every account."""
     for shard in range(COLLECTION_SHARDS):
         for item in store._query_items(
             IndexName=COLLECTION_INDEX,
@@ -101,7 +94,7 @@ def _records(store: DynamoStore, decl: Any) -> Any:
         ):
             rec = _item_to_record(item)
             if rec is not None:
-                yield rec
+                yield item, rec
 
 
 def _table(store: DynamoStore) -> Any:
