@@ -6,7 +6,8 @@ Schedule (after the first attempt, made as soon as the event is committed): 5 s,
 2 h, 5 h, then every 10 h, each delay stretched by up to 10 % of jitter (receivers recovering
 from an outage are not hit by every sender in the same second). The last retry is the first
 one at least :data:`RETRY_FOR` (3 days) after the first attempt: 13 attempts over about 3 days
-and 6 hours. A delivery still failing then is ``failed``; it can be redelivered by hand.
+and 6 hours without jitter, 12 when the jitter has stretched the delays enough. A delivery
+still failing then is ``failed``; it can be redelivered by hand.
 
 An *endpoint* that has failed every attempt for 3 days (no success in between, the failures
 spanning 3 days) is disabled and its owner mailed; :func:`should_disable` decides that from the
