@@ -76,10 +76,15 @@ def _ssm_key(name: str) -> bytes:
 
 def key_path(store: Any) -> Path:
     """Where the local link key lives: beside the SQLite file, else in the data dir."""
+    return Path(_key_file_name(store))
+
+
+def _key_file_name(store: Any) -> str:
+    # strings, not Path: this runs once per hosted link shown (20 per list page)
     db_path = getattr(store, "db_path", None)
     if db_path is not None:
-        return Path(db_path).parent / LINK_KEY_FILE
-    return Path(os.environ.get("BILLOW_DATA_DIR") or ".billow") / LINK_KEY_FILE
+        return os.path.join(os.path.dirname(os.fspath(db_path)), LINK_KEY_FILE)
+    return os.path.join(os.environ.get("BILLOW_DATA_DIR") or ".billow", LINK_KEY_FILE)
 
 
 def link_key(store: Any) -> bytes:
@@ -88,7 +93,9 @@ def link_key(store: Any) -> bytes:
     if configured:
         return _decode_key(configured, "BILLOW_LINK_KEY")
     parameter = os.environ.get("BILLOW_LINK_KEY_PARAMETER")
-    source = f"ssm:{parameter}" if parameter else f"file:{key_path(store).resolve()}"
+    # abspath, not resolve(): no file-system call per link (a list page derives 20); two
+    # paths to one file only mean the same key read twice
+    source = f"ssm:{parameter}" if parameter else f"file:{os.path.abspath(_key_file_name(store))}"
     key = _keys.get(source)
     if key is None:
         with _keys_lock:
