@@ -16,6 +16,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -251,6 +252,12 @@ class Store(ABC):
         )
 
     # --- declared aggregates and due dates (see storage_adapter.indexes) ---------------------
+    def aggregate_reads(self, account_id: str) -> AbstractContextManager[None]:
+        """Several :meth:`aggregate` reads of one account that may share the work of bringing
+        its aggregates up to date (one search reads up to 16 ranges). A backend that keeps
+        them in the commit has nothing to share."""
+        return nullcontext()
+
     def aggregate(
         self,
         collection: str,

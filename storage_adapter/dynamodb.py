@@ -48,6 +48,7 @@ import urllib.parse
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -378,10 +379,12 @@ class DynamoStore(Store):
 
     #: Items read by queries (ScannedCount of every Query response), for tests and benches.
     items_read = 0
+    queries = 0  # Query requests (pages), as items_read: what tests and benchmarks count
 
     def _query_items(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         paginator = self._ddb.get_paginator("query")
         for page in paginator.paginate(TableName=self.table, **kwargs):
+            self.queries += 1
             self.items_read += int(page.get("ScannedCount", 0))
             yield from page.get("Items", [])
 
@@ -498,6 +501,9 @@ class DynamoStore(Store):
         return self.query(
             decl.collection, account_id=account_id, filters=filters, sort=sort, limit=None
         ).total
+
+    def aggregate_reads(self, account_id: str) -> AbstractContextManager[None]:
+        return deferred.drain_once(self, account_id)
 
     def aggregate(
         self,

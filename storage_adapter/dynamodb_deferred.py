@@ -32,7 +32,9 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -258,6 +260,31 @@ def drain(store: DynamoStore, account_id: str) -> None:
             store._ddb.delete_item(TableName=store.table, Key={"PK": item["PK"], "SK": item["SK"]})
 
 
+#: (store, account) pairs drained inside the current :func:`drain_once` (None outside one).
+_drained: ContextVar[set[tuple[int, str]] | None] = ContextVar("billow_drained", default=None)
+
+
+@contextmanager
+def drain_once(store: DynamoStore, account_id: str) -> Iterator[None]:
+    """Inside, the account's markers are drained at its first :func:`read` only: a search's
+    reads of many ranges cost one marker query, not one each. Commits landing meanwhile are
+    concurrent with the search, which may or may not see them, as with any read."""
+    token = _drained.set(set())
+    try:
+        yield
+    finally:
+        _drained.reset(token)
+
+
+def _drain_for_read(store: DynamoStore, account_id: str) -> None:
+    done = _drained.get()
+    if done is None:
+        drain(store, account_id)
+    elif (id(store), account_id) not in done:
+        drain(store, account_id)
+        done.add((id(store), account_id))
+
+
 def read(
     store: DynamoStore,
     collection: str,
@@ -268,7 +295,7 @@ def read(
 ) -> list[tuple[str, tuple[Any, ...], int, dict[str, Decimal]]]:
     """A deferred aggregate's rows in ``[range_from, range_to]``, as :meth:`Store.aggregate`
     answers: pending markers first, then only the rows in range."""
-    drain(store, account_id)
+    _drain_for_read(store, account_id)
     values: dict[str, Any] = {":p": {"S": dix.agg_pk(collection, account_id, name)}}
     cond = "PK = :p"
     if range_from is not None:

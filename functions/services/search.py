@@ -193,6 +193,11 @@ def _facets(ctx: Context, hits: Hits) -> dict[Ref, Facets]:
 
 @action("search", SearchParams, mutating=False)
 def search(ctx: Context, p: SearchParams) -> dict[str, Any]:
+    with ctx.store.aggregate_reads(ctx.require_account()):
+        return _search(ctx, p)
+
+
+def _search(ctx: Context, p: SearchParams) -> dict[str, Any]:
     # identifiers first: they usually name a handful of records
     conditions = [
         (name, read)

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from functions.domain.facets import COLLECTION_TYPES
+from functions.services.search import AmountLabel
 from storage_adapter import Store
 from storage_adapter import dynamodb_deferred as deferred
 from storage_adapter.declared import FACETS
@@ -50,6 +52,18 @@ def test_a_search_reads_the_rows_it_finds_not_the_account(dynamo_store: DynamoSt
     before = dynamo_store.items_read
     assert act(ctx, "search", identifiers={"value": "PO-99"})["total"] == 0
     assert dynamo_store.items_read - before <= 4
+
+
+def test_a_search_drains_the_pending_markers_once(dynamo_store: DynamoStore) -> None:
+    """An amount search with no label reads rows of every label and collection: one marker
+    query for all of them, not one per range read (and pending markers are still found)."""
+    ctx = make_ctx(dynamo_store, account_id=A)
+    ids = seed(ctx)
+    draft(ctx, ids, lines=[{"description": "Work", "unit_price": "100"}])
+    before = dynamo_store.queries
+    act(ctx, "search", amounts={"min": "1", "max": "1000"})
+    ranges = len(AmountLabel.__args__) * len(COLLECTION_TYPES)
+    assert dynamo_store.queries - before == ranges + 1
 
 
 def test_a_commit_whose_rows_were_never_written_is_found(
