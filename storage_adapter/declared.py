@@ -102,6 +102,7 @@ INVOICES = declare(
         Index(eq=("number",)),
     ],
     q=("number", "client_name", "client_email"),
+    q_shared=("client_name", "client_email"),
     pairs=("metadata",),
     counts=("entity_id", "currency", "kind", "status"),
     aggregates=[

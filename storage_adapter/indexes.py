@@ -26,6 +26,10 @@ as each record write:
   :func:`plan` chooses the index for a query.
 - **q**: fields a case-insensitive substring search (``Filter(op="contains")``) covers (FTS5
   trigram index on SQLite).
+- **q_shared**: the ``q`` fields whose values many records of an account share (a client's name
+  and e-mail on its invoices). SQLite also keeps the account's distinct combinations of them (a
+  vocabulary, trigram-indexed): a search that matches a few of them reads those records through
+  a B-tree, not one index entry per matching record.
 - **pairs**: map fields (``{str: str}``) whose pairs can be filtered with ``Filter(f, "has",
   (key, value))``.
 - **aggregates**: :class:`Aggregate` — a function of a record's data returning the rows it
@@ -103,6 +107,7 @@ class Declaration:
     aggregates: tuple[Aggregate, ...] = ()
     due: Due | None = None
     counts: tuple[str, ...] = ()
+    q_shared: tuple[str, ...] = ()
 
     @property
     def signature(self) -> str:
@@ -188,6 +193,7 @@ def declare(
     aggregates: Iterable[Aggregate] = (),
     due: Due | None = None,
     counts: Iterable[str] = (),
+    q_shared: Iterable[str] = (),
 ) -> Declaration:
     """Register what ``collection`` is queried by (see the module doc). Declare before a store
     opens (declarations live in :mod:`storage_adapter.declared`, imported with the package)."""
@@ -207,6 +213,9 @@ def declare(
     for name in q:
         if fields.get(name) != TEXT:
             raise ValueError(f"{collection}: q field {name!r} must be a declared TEXT field")
+    q_shared = tuple(q_shared)
+    if not set(q_shared) <= set(q):
+        raise ValueError(f"{collection}: q_shared {q_shared} must be q fields")
     decl = Declaration(
         collection,
         dict(fields),
@@ -216,6 +225,7 @@ def declare(
         tuple(aggregates),
         due,
         tuple(counts),
+        q_shared,
     )
     _REGISTRY[collection] = decl
     return decl

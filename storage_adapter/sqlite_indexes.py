@@ -8,8 +8,15 @@ Per declared collection ``C``:
   per declared :class:`~storage_adapter.indexes.Index` on ``(account_id, *eq, sort, key)`` and
   a partial index on ``(due, key)`` (only records in the due index have ``due``).
 - ``fts_C``: FTS5 with the trigram tokenizer over the case-folded ``q`` fields (``rowid`` =
-  ``rid``), for substring search of three characters or more.
+  ``rid``), for substring search of three characters or more; without the ``q_shared`` ones.
 - ``ixp_C``: ``(field, k, v, rid)`` for the pairs of the declared map fields (``has``).
+- With ``q_shared`` fields: ``ixv_C`` (``vid``, ``account_id``, ``combo``: the JSON list of a
+  record's case-folded ``q_shared`` values, ``n``: records with it), ``ftsv_C`` (FTS5 trigram
+  over the combinations, ``rowid`` = ``vid``) and a column ``qv`` (the record's ``vid``) with
+  one B-tree per equality prefix on ``(account_id, *eq, qv)``. A search whose needle matches
+  at most :data:`NARROW` combinations of the account (and records by the other q fields)
+  becomes ``qv IN (...)``: counted on that B-tree, its page read by whichever of the sort
+  index and that B-tree costs less (:func:`query_keys`).
 
 Shared: ``aggregates`` (``collection, name, account_id, r, g`` → ``n``, ``sums`` as JSON of
 decimal strings) and ``schema_meta`` (``ix:C`` → the declaration's signature).
@@ -42,6 +49,10 @@ from .indexes import (
 )
 
 STORE_VERSION = "2"
+#: Part of the side tables' stored signature: what this module builds beyond the declaration.
+_LAYOUT = "qv2"
+#: A search matching more combinations (or per-record q values) than this reads the FTS index.
+NARROW = 200
 
 _META = """
 CREATE TABLE IF NOT EXISTS schema_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)
@@ -88,8 +99,31 @@ def _values(decl: Declaration, data: dict[str, Any]) -> list[Any]:
     return out
 
 
+def _row_q(decl: Declaration) -> tuple[str, ...]:
+    """The q fields ``fts_C`` keeps per record (the ``q_shared`` ones are in ``ftsv_C``)."""
+    return tuple(n for n in decl.q if n not in decl.q_shared)
+
+
 def _q_values(decl: Declaration, data: dict[str, Any]) -> list[str]:
-    return [folded(scalar(data.get(n))) or "" for n in decl.q]
+    return [folded(scalar(data.get(n))) or "" for n in _row_q(decl)]
+
+
+def _combo(decl: Declaration, data: dict[str, Any]) -> tuple[str, list[str]]:
+    values = [folded(scalar(data.get(n))) or "" for n in decl.q_shared]
+    return json.dumps(values), values
+
+
+def signature(decl: Declaration) -> str:
+    """The stored signature of ``decl``'s side tables (rebuilt when it changes)."""
+    return f"{decl.signature}:{_LAYOUT}" if decl.q_shared else decl.signature
+
+
+def _eq_prefixes(decl: Declaration) -> list[tuple[str, ...]]:
+    return list(dict.fromkeys(ix.eq for ix in decl.indexes)) or [()]
+
+
+def _qv_index(decl: Declaration, eq: tuple[str, ...]) -> str:
+    return f"ix_{decl.collection}__qv_{'_'.join(eq) or 'all'}"
 
 
 def _pairs(decl: Declaration, data: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -112,11 +146,21 @@ def _create(conn: sqlite3.Connection, decl: Declaration, *, with_indexes: bool =
     cols = ", ".join(f"{col}" for col in _cols(decl))
     conn.execute(
         f"CREATE TABLE ix_{c} (rid INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, "
-        f"account_id TEXT, expires_at INTEGER, due TEXT, {cols})"
+        f"account_id TEXT, expires_at INTEGER, due TEXT, {cols}"
+        + (", qv INTEGER)" if decl.q_shared else ")")
     )
-    if decl.q:
+    if decl.q_shared:
         conn.execute(
-            f"CREATE VIRTUAL TABLE fts_{c} USING fts5({', '.join(decl.q)}, "
+            f"CREATE TABLE ixv_{c} (vid INTEGER PRIMARY KEY, account_id TEXT NOT NULL, "
+            "combo TEXT NOT NULL, n INTEGER NOT NULL, UNIQUE (account_id, combo))"
+        )
+        conn.execute(
+            f"CREATE VIRTUAL TABLE ftsv_{c} USING fts5({', '.join(decl.q_shared)}, "
+            "tokenize='trigram case_sensitive 1')"
+        )
+    if _row_q(decl):
+        conn.execute(
+            f"CREATE VIRTUAL TABLE fts_{c} USING fts5({', '.join(_row_q(decl))}, "
             "tokenize='trigram case_sensitive 1')"
         )
     if decl.pairs:
@@ -138,6 +182,10 @@ def _create_indexes(conn: sqlite3.Connection, decl: Declaration) -> None:
             f"CREATE INDEX IF NOT EXISTS ix_{c}__{ix.name} ON ix_{c} "
             f"(account_id, {', '.join([*cols, 'key'])})"
         )
+    if decl.q_shared:
+        for eq in _eq_prefixes(decl):
+            cols = ", ".join(["account_id", *(f"c_{n}" for n in eq), "qv", "expires_at"])
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {_qv_index(decl, eq)} ON ix_{c} ({cols})")
     if decl.due is not None:
         conn.execute(
             f"CREATE INDEX IF NOT EXISTS ix_{c}___due ON ix_{c} (due, key) WHERE due IS NOT NULL"
@@ -150,13 +198,15 @@ def _drop(conn: sqlite3.Connection, collection: str) -> None:
     conn.execute(f"DROP TABLE IF EXISTS ix_{collection}")
     conn.execute(f"DROP TABLE IF EXISTS fts_{collection}")
     conn.execute(f"DROP TABLE IF EXISTS ixp_{collection}")
+    conn.execute(f"DROP TABLE IF EXISTS ixv_{collection}")
+    conn.execute(f"DROP TABLE IF EXISTS ftsv_{collection}")
     conn.execute("DELETE FROM aggregates WHERE collection = ?", (collection,))
 
 
 def stale(conn: sqlite3.Connection) -> list[Declaration]:
     """The declared collections whose side tables are missing or out of date."""
     have = dict(conn.execute("SELECT name, value FROM schema_meta").fetchall())
-    return [d for d in declarations() if have.get(f"ix:{d.collection}") != d.signature]
+    return [d for d in declarations() if have.get(f"ix:{d.collection}") != signature(d)]
 
 
 def migrate(conn: sqlite3.Connection, *, force: bool = False) -> dict[str, int]:
@@ -186,10 +236,14 @@ def rebuild(conn: sqlite3.Connection, decl: Declaration) -> int:
     _drop(conn, c)
     _create(conn, decl, with_indexes=False)
     cols = ["key", "account_id", "expires_at", "due", *_cols(decl)]
+    if decl.q_shared:
+        cols.append("qv")
+    vocab: dict[tuple[str, str], list] = {}  # (account, combo) -> [vid, n, values]
     ins = f"INSERT INTO ix_{c} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     fts = (
-        f"INSERT INTO fts_{c} (rowid, {', '.join(decl.q)}) VALUES (?{', ?' * len(decl.q)})"
-        if decl.q
+        f"INSERT INTO fts_{c} (rowid, {', '.join(_row_q(decl))}) "
+        f"VALUES (?{', ?' * len(_row_q(decl))})"
+        if _row_q(decl)
         else None
     )
     pairs = f"INSERT OR IGNORE INTO ixp_{c} (field, k, v, rid) VALUES (?, ?, ?, ?)"
@@ -215,7 +269,13 @@ def rebuild(conn: sqlite3.Connection, decl: Declaration) -> int:
     for rid, (key, account_id, raw, expires_at) in enumerate(rows, start=1):
         data = json.loads(raw)
         count += 1
-        batch.append((key, account_id, expires_at, decl.due_key(data), *_values(decl, data)))
+        row = [key, account_id, expires_at, decl.due_key(data), *_values(decl, data)]
+        if decl.q_shared:
+            combo, values = _combo(decl, data)
+            entry = vocab.setdefault((account_id or "", combo), [len(vocab) + 1, 0, values])
+            entry[1] += 1
+            row.append(entry[0])
+        batch.append(tuple(row))
         if fts:
             fts_batch.append((rid, *_q_values(decl, data)))
         pair_batch.extend((f, k, v, rid) for f, k, v in _pairs(decl, data))
@@ -228,6 +288,16 @@ def rebuild(conn: sqlite3.Connection, decl: Declaration) -> int:
             flush()
     flush()
     # rids were handed out in insertion order: the ix table's rowids are 1..count as well
+    if decl.q_shared:
+        conn.executemany(
+            f"INSERT INTO ixv_{c} (vid, account_id, combo, n) VALUES (?, ?, ?, ?)",
+            [(vid, acct, combo, n) for (acct, combo), (vid, n, _v) in vocab.items()],
+        )
+        conn.executemany(
+            f"INSERT INTO ftsv_{c} (rowid, {', '.join(decl.q_shared)}) "
+            f"VALUES (?{', ?' * len(decl.q_shared)})",
+            [(vid, *values) for vid, _n, values in vocab.values()],
+        )
     _create_indexes(conn, decl)
     conn.executemany(
         "INSERT INTO aggregates (collection, name, account_id, r, g, n, sums) "
@@ -239,7 +309,7 @@ def rebuild(conn: sqlite3.Connection, decl: Declaration) -> int:
     )
     conn.execute(
         "INSERT OR REPLACE INTO schema_meta (name, value) VALUES (?, ?)",
-        (f"ix:{c}", decl.signature),
+        (f"ix:{c}", signature(decl)),
     )
     conn.execute(f"ANALYZE ix_{c}")
     return count
@@ -264,18 +334,26 @@ def apply_write(
 ) -> None:
     """Keep ``decl``'s side tables in step with one record write (``new`` None: deleted)."""
     c = decl.collection
-    row = conn.execute(f"SELECT rid FROM ix_{c} WHERE key = ?", (key,)).fetchone()
+    row = conn.execute(
+        f"SELECT rid{', qv' if decl.q_shared else ''} FROM ix_{c} WHERE key = ?", (key,)
+    ).fetchone()
     rid = row[0] if row else None
+    old_qv = row[1] if row and decl.q_shared else None
     if new is None:
         if rid is not None:
+            if old_qv is not None:
+                _vocab_release(conn, decl, old_qv)
             conn.execute(f"DELETE FROM ix_{c} WHERE rid = ?", (rid,))
-            if decl.q:
+            if _row_q(decl):
                 conn.execute(f"DELETE FROM fts_{c} WHERE rowid = ?", (rid,))
             if decl.pairs:
                 conn.execute(f"DELETE FROM ixp_{c} WHERE rid = ?", (rid,))
     else:
         cols = ["account_id", "expires_at", "due", *_cols(decl)]
         vals = [account_id, expires_at, decl.due_key(new), *_values(decl, new)]
+        if decl.q_shared:
+            cols.append("qv")
+            vals.append(_vocab_take(conn, decl, account_id, new, old_qv))
         if rid is None:
             cur = conn.execute(
                 f"INSERT INTO ix_{c} (key, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -287,14 +365,14 @@ def apply_write(
                 f"UPDATE ix_{c} SET {', '.join(f'{col} = ?' for col in cols)} WHERE rid = ?",
                 [*vals, rid],
             )
-        if decl.q:
+        if _row_q(decl):
             q_new = _q_values(decl, new)
             if row is None or old is None or _q_values(decl, old) != q_new:
                 if row is not None:
                     conn.execute(f"DELETE FROM fts_{c} WHERE rowid = ?", (rid,))
                 conn.execute(
-                    f"INSERT INTO fts_{c} (rowid, {', '.join(decl.q)}) "
-                    f"VALUES (?{', ?' * len(decl.q)})",
+                    f"INSERT INTO fts_{c} (rowid, {', '.join(_row_q(decl))}) "
+                    f"VALUES (?{', ?' * len(_row_q(decl))})",
                     [rid, *q_new],
                 )
         if decl.pairs:
@@ -307,6 +385,46 @@ def apply_write(
                     [(f, k, v, rid) for f, k, v in p_new],
                 )
     _apply_aggregates(conn, decl, old, old_account, new, account_id)
+
+
+def _vocab_take(
+    conn: sqlite3.Connection,
+    decl: Declaration,
+    account_id: str | None,
+    data: dict[str, Any],
+    old_qv: int | None,
+) -> int:
+    """The ``vid`` of ``data``'s combination in its account (counted), releasing ``old_qv``."""
+    c = decl.collection
+    combo, values = _combo(decl, data)
+    found = conn.execute(
+        f"SELECT vid FROM ixv_{c} WHERE account_id = ? AND combo = ?", (account_id or "", combo)
+    ).fetchone()
+    if found is not None and found[0] == old_qv:
+        return old_qv
+    if old_qv is not None:
+        _vocab_release(conn, decl, old_qv)
+    if found is not None:
+        conn.execute(f"UPDATE ixv_{c} SET n = n + 1 WHERE vid = ?", (found[0],))
+        return found[0]
+    vid = conn.execute(
+        f"INSERT INTO ixv_{c} (account_id, combo, n) VALUES (?, ?, 1)", (account_id or "", combo)
+    ).lastrowid
+    conn.execute(
+        f"INSERT INTO ftsv_{c} (rowid, {', '.join(decl.q_shared)}) "
+        f"VALUES (?{', ?' * len(decl.q_shared)})",
+        [vid, *values],
+    )
+    return vid
+
+
+def _vocab_release(conn: sqlite3.Connection, decl: Declaration, vid: int) -> None:
+    """One record less with combination ``vid``; the last one removes it (and its text)."""
+    c = decl.collection
+    conn.execute(f"UPDATE ixv_{c} SET n = n - 1 WHERE vid = ?", (vid,))
+    if conn.execute(f"SELECT n FROM ixv_{c} WHERE vid = ?", (vid,)).fetchone()[0] <= 0:
+        conn.execute(f"DELETE FROM ixv_{c} WHERE vid = ?", (vid,))
+        conn.execute(f"DELETE FROM ftsv_{c} WHERE rowid = ?", (vid,))
 
 
 def _apply_aggregates(
@@ -384,12 +502,82 @@ def _fts_query(fields: Sequence[str], needle: str) -> str:
     return "{" + " ".join(fields) + "} : " + '"' + needle.replace('"', '""') + '"'
 
 
+def _search(
+    conn: sqlite3.Connection | None,
+    decl: Declaration,
+    account_id: str | None,
+    fields: Sequence[str],
+    needle: str,
+) -> tuple[str, list[Any], str | None]:
+    """A ``contains`` filter (needle of 3+ characters) as a WHERE term and its arguments.
+
+    With ``q_shared`` fields: ``qv IN (...)`` for the account's combinations of them that
+    contain the needle (``ftsv_C``), or'ed with ``rid IN (...)`` for the records whose other
+    q fields do (``fts_C``). When both lists were read (``conn`` given, at most
+    :data:`NARROW` each) they are inlined and the third value is the same term with ``+x.qv``
+    and ``+x.rid``, which leaves the choice of index to the other terms (:func:`query_keys`);
+    else the lists are subqueries and it is ``None``."""
+    c = decl.collection
+    shared = [n for n in fields if n in decl.q_shared]
+    others = [n for n in fields if n not in decl.q_shared]
+    if not decl.q_shared:
+        return (
+            f"x.rid IN (SELECT rowid FROM fts_{c} WHERE fts_{c} MATCH ?)",
+            [_fts_query(fields, needle)],
+            None,
+        )
+    vocab_sql = (
+        f"SELECT v.vid FROM ftsv_{c} JOIN ixv_{c} v ON v.vid = ftsv_{c}.rowid "
+        f"WHERE ftsv_{c} MATCH ? AND v.account_id = ?"
+    )
+    row_sql = f"SELECT rowid FROM fts_{c} WHERE fts_{c} MATCH ?"
+    parts: list[tuple[str, str, list[Any], list[int] | None]] = []
+    if shared:
+        vargs = [_fts_query(shared, needle), account_id or ""]
+        parts.append(("qv", vocab_sql, vargs, _ids(conn, vocab_sql, vargs)))
+    if others:
+        rargs = [_fts_query(others, needle)]
+        parts.append(("rid", row_sql, rargs, _ids(conn, row_sql, rargs)))
+    terms, walk, args = [], [], []
+    for col, sql, sargs, ids in parts:
+        if ids is None:
+            terms.append(f"x.{col} IN ({sql})")
+            args.extend(sargs)
+        elif ids:
+            listed = ",".join(map(str, ids))
+            terms.append(f"x.{col} IN ({listed})")
+            walk.append(f"+x.{col} IN ({listed})")
+    if not terms:
+        return "0", [], "0"
+    inlined = all(ids is not None for *_, ids in parts)
+    return (
+        "(" + " OR ".join(terms) + ")",
+        args,
+        "(" + " OR ".join(walk) + ")" if inlined else None,
+    )
+
+
+def _ids(conn: sqlite3.Connection | None, sql: str, args: list[Any]) -> list[int] | None:
+    """The ids ``sql`` selects when there are at most :data:`NARROW`, else ``None``."""
+    if conn is None:
+        return None
+    ids = [r[0] for r in conn.execute(f"{sql} LIMIT {NARROW + 1}", args)]
+    return ids if len(ids) <= NARROW else None
+
+
 def _where(
-    decl: Declaration, account_id: str | None, filters: Sequence[Filter]
-) -> tuple[list[str], list[Any]]:
+    decl: Declaration,
+    account_id: str | None,
+    filters: Sequence[Filter],
+    conn: sqlite3.Connection | None = None,
+) -> tuple[list[str], list[Any], tuple[int, str] | None]:
+    """The WHERE terms and their arguments; and, when a ``contains`` filter was narrowed to
+    ``qv``/``rid`` lists (:func:`_search`, given ``conn``), its position and the variant of
+    its term that leaves the choice of index to the other terms."""
     c = decl.collection
     where = ["(x.expires_at IS NULL OR x.expires_at > ?)"]
     args: list[Any] = [int(time.time())]
+    narrowed: tuple[int, str] | None = None
     if account_id is not None:
         where.append("x.account_id = ?")
         args.append(account_id)
@@ -400,8 +588,11 @@ def _where(
             if not needle:
                 continue
             if len(needle) >= 3 and set(f.fields()) <= set(decl.q):
-                where.append(f"x.rid IN (SELECT rowid FROM fts_{c} WHERE fts_{c} MATCH ?)")
-                args.append(_fts_query(f.fields(), needle))
+                term, targs, walk = _search(conn, decl, account_id, f.fields(), needle)
+                if walk is not None and narrowed is None:
+                    narrowed = (len(where), walk)
+                where.append(term)
+                args.extend(targs)
             else:
                 parts = [f"instr(x.f_{n}, ?) > 0" for n in f.fields()]
                 where.append("(" + " OR ".join(parts) + ")")
@@ -426,7 +617,7 @@ def _where(
         else:
             where.append(f"{col} {_OPS[f.op]} ?")
             args.append(f.value)
-    return where, args
+    return where, args, narrowed
 
 
 def query_keys(
@@ -438,9 +629,23 @@ def query_keys(
     limit: int | None,
     offset: int,
 ) -> tuple[list[str], int]:
-    """The page's keys and the exact number of matches (inside the caller's read snapshot)."""
+    """The page's keys and the exact number of matches (inside the caller's read snapshot).
+
+    A search narrowed to a few combinations (:func:`_search`) is counted first, on the ``qv``
+    B-tree. The count chooses how the page is read: walking the sort order and checking
+    ``qv`` costs about ``(offset + limit) * scope / matches`` rows (``scope``: the matches
+    without the search, from the ``_count`` aggregate where it can), reading every match and
+    sorting costs ``matches``; the cheaper one is taken."""
     c = decl.collection
-    where, args = _where(decl, account_id, filters)
+    where, args, narrowed = _where(decl, account_id, filters, conn)
+    total: int | None = None
+    if narrowed is not None and limit is not None:
+        total = conn.execute(
+            f"SELECT count(*) FROM ix_{c} x WHERE {' AND '.join(where)}", args
+        ).fetchone()[0]
+        scope = _scope(conn, decl, account_id, filters)
+        if total and scope is not None and (offset + limit) * scope < total * total:
+            where[narrowed[0]] = narrowed[1]
     clause = " AND ".join(where)
     col = f"x.{_sort_col(decl, sort.field)}"
     lim = -1 if limit is None else min(limit, 2**62)
@@ -480,11 +685,25 @@ def query_keys(
                     [*args, lim2, off2],
                 )
             ]
+    if total is not None:
+        return keys, total
     if limit is None and not offset:
         return keys, len(keys)
     if limit is not None and offset == 0 and len(keys) < limit:
         return keys, len(keys)
     return keys, count(conn, decl, account_id, filters, where=(clause, args))
+
+
+def _scope(
+    conn: sqlite3.Connection, decl: Declaration, account_id: str | None, filters: Sequence[Filter]
+) -> int | None:
+    """At least the matches of ``filters`` without the search, from the ``_count`` aggregate
+    alone (its filters there; the others dropped); ``None`` when it cannot say."""
+    kept = [f for f in filters if f.op in ("eq", "in") and f.field in decl.counts and not f.also]
+    for candidate in (kept, []):
+        if account_id is not None and decl.count_from(candidate) is not None:
+            return count(conn, decl, account_id, candidate)
+    return None
 
 
 def count(
@@ -508,7 +727,7 @@ def count(
                 total += n
         return total
     if where is None:
-        w, args = _where(decl, account_id, filters)
+        w, args, _ = _where(decl, account_id, filters, conn)
         where = (" AND ".join(w), args)
     clause, args = where
     return conn.execute(

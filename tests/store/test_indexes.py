@@ -8,14 +8,22 @@ their reference implementations, after updates and deletes.
 
 from __future__ import annotations
 
+import json
 import random
 from decimal import Decimal
 
 import pytest
 
-from storage_adapter import Filter, Record, Sort
+from storage_adapter import Filter, Record, Sort, sqlite_indexes
 from storage_adapter.declared import INVOICES
-from storage_adapter.indexes import aggregate_records, brute_force, covers, due_records
+from storage_adapter.indexes import (
+    aggregate_records,
+    brute_force,
+    covers,
+    due_records,
+    folded,
+    scalar,
+)
 
 STATUSES = ["draft", "open", "sent", "overdue", "paid", "void"]
 NAMES = ["Acme AG", "acme gmbh", "Straße Bau", "STRASSE AG", "Zeta Ltd", "Ærø ApS", None]
@@ -140,6 +148,39 @@ def _all(store, account_id):
 
 
 def test_indexed_queries_equal_brute_force(book):
+    _queries_equal_brute_force(book)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("narrow", [0, 3])
+def test_searches_equal_brute_force_whatever_the_sqlite_plan(book, narrow, monkeypatch):
+    """SQLite inlines a search's matching client combinations (and numbers) when there are at
+    most NARROW of each, else reads them as subqueries: both plans, and their mix, answer
+    what the brute force answers."""
+    monkeypatch.setattr(sqlite_indexes, "NARROW", narrow)
+    _queries_equal_brute_force(book)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_sqlite_vocabulary_counts_each_accounts_client_combinations(book):
+    """After creates, updates that change client names and deletes, ``ixv_invoices`` holds
+    exactly the combinations of client name and e-mail each account's invoices have, each
+    with its number of invoices, and its trigram index holds exactly those."""
+    want: dict[tuple[str, str], int] = {}
+    for acct, data in book.datas.values():
+        combo = json.dumps(
+            [folded(scalar(data.get(n))) or "" for n in ("client_name", "client_email")]
+        )
+        want[(acct, combo)] = want.get((acct, combo), 0) + 1
+    conn = book._conn()
+    got = {(a, c): n for a, c, n in conn.execute("SELECT account_id, combo, n FROM ixv_invoices")}
+    assert got == want
+    vids = {r[0] for r in conn.execute("SELECT vid FROM ixv_invoices")}
+    assert {r[0] for r in conn.execute("SELECT rowid FROM ftsv_invoices")} == vids
+    assert {r[0] for r in conn.execute("SELECT DISTINCT qv FROM ix_invoices")} == vids
+
+
+def _queries_equal_brute_force(book) -> None:
     rnd = random.Random(1515)
     records = {a: _all(book, a) for a in ("acct_a", "acct_b")}
     assert len(records["acct_a"]) + len(records["acct_b"]) == 150
@@ -189,3 +230,58 @@ def test_aggregates_and_due_equal_brute_force(book):
 
 def _norm(rows):
     return sorted((r, tuple(g), n, {k: v for k, v in s.items() if v}) for r, g, n, s in rows)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_client_search_is_counted_on_a_b_tree_and_paged_by_the_sort_order(store):
+    """``q`` + status + sort by total, as ``invoice.list`` asks it, for a client with 1,000 of
+    the 4,000 invoices: the count reads only the ``qv`` B-tree (a covering index: no invoice
+    row, no trigram index) and the page walks the total order. SQLite's own plans of the
+    statements the query ran are checked (``EXPLAIN QUERY PLAN``)."""
+    clients = ["Acme AG", "Globex GmbH", "Initech KG", "Umbrella SE"]
+    rows = [
+        (
+            f"inv_{i:05d}",
+            "acct_a",
+            {
+                "id": f"inv_{i:05d}",
+                "status": ["open", "paid", "sent", "draft"][i % 4],
+                "client_name": clients[(i // 4) % 4],
+                "client_email": f"ap@{clients[(i // 4) % 4].split()[0].lower()}.example",
+                "number": f"INV-{i:05d}",
+                "total": str(i % 997),
+                "created_at": f"2026-01-01T00:00:{i % 60:02d}Z",
+            },
+        )
+        for i in range(4000)
+    ]
+    store.bulk_load("invoices", rows)
+    conn = store._conn()
+    ran: list[str] = []
+    conn.set_trace_callback(ran.append)
+    try:
+        page = store.query(
+            "invoices",
+            account_id="acct_a",
+            filters=[
+                Filter("number", "contains", "acme", also=FIELDS_Q[1:]),
+                Filter("status", "in", ["open", "sent"]),
+            ],
+            sort=Sort("total", True, numeric=True),
+            limit=20,
+        )
+    finally:
+        conn.set_trace_callback(None)
+    assert page.total == 500
+    totals = [Decimal(r.data["total"]) for r in page.items]
+    assert len(totals) == 20 and totals == sorted(totals, reverse=True)
+    plans = {
+        sql: " | ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        for sql in ran
+        if sql.startswith("SELECT") and "FROM ix_invoices x" in sql
+    }
+    counts = [p for sql, p in plans.items() if "count(*)" in sql]
+    pages = [p for sql, p in plans.items() if "ORDER BY" in sql]
+    assert counts and all("COVERING INDEX ix_invoices__qv_status" in p for p in counts), plans
+    assert pages and all("INDEX ix_invoices__by_total" in p for p in pages), plans
+    assert not any("fts_invoices" in p or "TEMP B-TREE" in p for p in plans.values()), plans
