@@ -526,14 +526,17 @@ def _search(
             [_fts_query(fields, needle)],
             None,
         )
-    vocab_sql = (
-        f"SELECT v.vid FROM ftsv_{c} JOIN ixv_{c} v ON v.vid = ftsv_{c}.rowid "
-        f"WHERE ftsv_{c} MATCH ? AND v.account_id = ?"
-    )
+    vocab_sql = f"SELECT rowid FROM ftsv_{c} WHERE ftsv_{c} MATCH ?"
+    vargs: list[Any] = [_fts_query(shared, needle)]
+    if account_id is not None:  # else every account's combinations
+        vocab_sql = (
+            f"SELECT v.vid FROM ftsv_{c} JOIN ixv_{c} v ON v.vid = ftsv_{c}.rowid "
+            f"WHERE ftsv_{c} MATCH ? AND v.account_id = ?"
+        )
+        vargs.append(account_id)
     row_sql = f"SELECT rowid FROM fts_{c} WHERE fts_{c} MATCH ?"
     parts: list[tuple[str, str, list[Any], list[int] | None]] = []
     if shared:
-        vargs = [_fts_query(shared, needle), account_id or ""]
         parts.append(("qv", vocab_sql, vargs, _ids(conn, vocab_sql, vargs)))
     if others:
         rargs = [_fts_query(others, needle)]

@@ -180,6 +180,19 @@ def test_the_sqlite_vocabulary_counts_each_accounts_client_combinations(book):
     assert {r[0] for r in conn.execute("SELECT DISTINCT qv FROM ix_invoices")} == vids
 
 
+def test_a_search_across_accounts_equals_brute_force(book):
+    """``account_id=None`` (every account), as the store port allows: a search finds the
+    records of every account (SQLite's vocabulary is per account)."""
+    records = [r for a in ("acct_a", "acct_b") for r in _all(book, a)]
+    for needle in ("acm", "STRASSE", "-2026-00", "ærø", "zzz"):
+        filters = [Filter("number", "contains", needle, also=FIELDS_Q[1:])]
+        sort = Sort("created_at", True)
+        got = book.query("invoices", account_id=None, filters=filters, sort=sort, limit=None)
+        want = brute_force(records, filters, sort, None, 0)
+        assert sorted(r.key for r in got.items) == sorted(r.key for r in want.items), needle
+        assert got.total == want.total > 0 or needle == "zzz"
+
+
 def _queries_equal_brute_force(book) -> None:
     rnd = random.Random(1515)
     records = {a: _all(book, a) for a in ("acct_a", "acct_b")}
