@@ -58,6 +58,7 @@ from botocore.exceptions import ClientError
 
 from . import dynamodb_deferred as deferred
 from . import dynamodb_indexes as dix
+from . import dynamodb_search as dsearch
 from .base import (
     Blob,
     Filter,
@@ -405,6 +406,10 @@ class DynamoStore(Store):
             for name in f.fields():
                 check_field(name)
         decl = declaration(collection)
+        if account_id is not None and any(f.op == "contains" for f in filters):
+            found = dsearch.search(self, decl, account_id, filters, sort, limit, offset)
+            if found is not None:
+                return found
         if account_id is not None and covers(decl, filters, sort):
             chosen = plan(decl, filters, sort)
             if (
@@ -443,9 +448,14 @@ class DynamoStore(Store):
         sort: Sort,
         limit: int | None,
         offset: int,
+        *,
+        total: int | None = None,
+        expect: int | None = None,
     ) -> Page:
         """Read the chosen index slot in sort order (one partition per ``eq`` combination,
-        merged), check the remaining filters per item, stop once the page is full."""
+        merged), check the remaining filters per item, stop once the page is full (``total``:
+        the matches, when the caller knows them; ``expect``: the items a partition is likely
+        to be read for, when most fail the filters: read in requests of that many)."""
         slot = decl.indexes.index(chosen.index)
         pk_attr, sk_attr = dix.slot_attrs(slot)
         name = dix.slot_index(slot)
@@ -462,7 +472,9 @@ class DynamoStore(Store):
                     ExpressionAttributeNames={"#p": pk_attr, "#s": sk_attr},
                     ExpressionAttributeValues={":p": {"S": pk}, ":b": {"S": prefix}},
                     ScanIndexForward=forward,
-                    **({"Limit": min(want + 1, 1000)} if want is not None else {}),
+                    **(
+                        {"Limit": min(max(want + 1, expect or 0), 1000)} if want is not None else {}
+                    ),
                 )
                 for item in pages:
                     rec = _item_to_record(item, now)
@@ -483,7 +495,10 @@ class DynamoStore(Store):
             if want is not None and len(items) >= want:
                 exhausted = False
                 break
-        total = len(items) if exhausted else self._count(decl, account_id, filters, sort)
+        if exhausted:
+            total = len(items)
+        elif total is None:
+            total = self._count(decl, account_id, filters, sort)
         return Page(items[offset:], total)
 
     def _count(self, decl: Any, account_id: str, filters: Sequence[Filter], sort: Sort) -> int:
@@ -587,7 +602,9 @@ class DynamoStore(Store):
 
         return migrate(self, force=force)
 
-    def bulk_load(self, collection: str, rows: Any, *, deferred_rows: bool = True) -> int:
+    def bulk_load(
+        self, collection: str, rows: Any, *, deferred_rows: bool | frozenset[str] = True
+    ) -> int:
         """New records written in bulk (benchmarks, tests): :mod:`.dynamodb_migrate`."""
         from .dynamodb_migrate import bulk_load
 
@@ -809,7 +826,7 @@ class DynamoStore(Store):
             changes.append((declaration(collection), collection, key, rec.data, rec.account_id))
         by_collection: dict[str, list] = {}
         for decl, collection, key, new, account_id in changes:
-            if decl is None or not decl.all_aggregates:
+            if decl is None or not dix.dynamo_aggregates(decl):
                 continue
             k = (collection, key)
             old = tx._records[k] if k in tx._records else self._get(collection, key)

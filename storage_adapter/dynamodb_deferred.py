@@ -57,7 +57,7 @@ _ATTEMPTS = 12
 
 
 def has_deferred(decl: Declaration | None) -> bool:
-    return decl is not None and any(a.name in DEFERRED for a in decl.all_aggregates)
+    return decl is not None and any(a.name in DEFERRED for a in dix.dynamo_aggregates(decl))
 
 
 def marker_item(account_id: str | None, keys: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -78,13 +78,16 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def row_items(decl: Declaration, rec: Record | None) -> dict[str, dict[str, Any]]:
-    """``{row id: item}``: the deferred aggregate rows of one record (none when it is gone)."""
+def row_items(
+    decl: Declaration, rec: Record | None, names: frozenset[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """``{row id: item}``: the deferred aggregate rows of one record (none when it is gone;
+    ``names``: of those aggregates only)."""
     out: dict[str, dict[str, Any]] = {}
     if rec is None:
         return out
-    for (name, r, g), (n, sums) in decl.agg_rows(rec.data).items():
-        if name not in DEFERRED or n == 0:
+    for (name, r, g), (n, sums) in decl.agg_rows(rec.data, dix.dynamo_aggregates(decl)).items():
+        if name not in DEFERRED or n == 0 or (names is not None and name not in names):
             continue
         pk = dix.agg_pk(decl.collection, rec.account_id, name)
         sk = f"{r}{dix.SEP}{rec.key}{dix.SEP}{_digest(g)}"
@@ -322,14 +325,23 @@ def read(
     return [(r, tuple(json.loads(g)), n, sums) for (r, g), (n, sums) in sorted(acc.items()) if n]
 
 
-def rebuild(store: DynamoStore, decl: Declaration, records: Iterable[Record], batch: Any) -> None:
+def rebuild(
+    store: DynamoStore,
+    decl: Declaration,
+    records: Iterable[Record],
+    batch: Any,
+    *,
+    names: frozenset[str] | None = None,
+) -> None:
     """``billow migrate``/bulk loads: write the records' rows and listings with a batch
-    writer (writes paused; the collection's row partitions were emptied before)."""
+    writer (writes paused; the collection's row partitions were emptied before). ``names``:
+    only those aggregates' rows (bulk loads for benchmarks; the listing says the record is
+    up to date, so the others are never written)."""
     from boto3.dynamodb.types import TypeDeserializer
 
     plain = TypeDeserializer().deserialize
     for rec in records:
-        items = row_items(decl, rec)
+        items = row_items(decl, rec, names)
         for item in items.values():
             batch.put_item(Item={k: plain(v) for k, v in item.items()})
         batch.put_item(

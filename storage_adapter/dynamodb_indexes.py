@@ -17,16 +17,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from decimal import Decimal
 from typing import Any
 
-from .indexes import DATE, NUMBER, Declaration, folded, number, scalar
+from .indexes import DATE, NUMBER, Aggregate, Declaration, folded, number, scalar
 
 SLOTS = 14
 DUE_INDEX = "due"
 DUE_SHARDS = 4
+#: GSI of the ``q`` search (:mod:`.dynamodb_search`): a record by its ``_qv`` group.
+QV_INDEX = "q_group"
+QV_PK, QV_SK = "QV_PK", "QV_SK"
 SEP = "\x01"
 _MAX_SORT = 400
 
@@ -43,6 +47,7 @@ def gsi_definitions() -> list[tuple[str, str, str]]:
     """``(index name, PK attribute, SK attribute)`` of the GSIs declared collections use."""
     out = [(slot_index(i), *slot_attrs(i)) for i in range(SLOTS)]
     out.append((DUE_INDEX, "DUE_PK", "DUE_SK"))
+    out.append((QV_INDEX, QV_PK, QV_SK))
     return out
 
 
@@ -95,6 +100,7 @@ def index_attrs(
         shard = zlib.crc32(key.encode()) % DUE_SHARDS
         out["DUE_PK"] = {"S": f"{decl.collection}#{shard}"}
         out["DUE_SK"] = {"S": f"{due}{SEP}{key}"}
+    out.update(qv_attrs(decl, key, account_id, data))
     return out
 
 
@@ -103,14 +109,109 @@ def agg_pk(collection: str, account_id: str | None, name: str) -> str:
 
 
 def agg_sk(r: str, g: str) -> str:
-    return f"{r}{SEP}{g}"
+    """An aggregate row's sort key; a group too long for DynamoDB's 1,024-byte sort keys (a
+    vocabulary row of long names) is keyed by its digest (the row's ``g`` keeps it whole)."""
+    sk = f"{r}{SEP}{g}"
+    if len(sk.encode()) <= 900:
+        return sk
+    return f"{r}{SEP}#{hashlib.sha256(g.encode()).hexdigest()}"
 
+
+#: DynamoDB's own aggregates serving ``q`` (:mod:`.dynamodb_search`; SQLite has its trigram
+#: indexes instead). ``_qv``, kept in the commit: per account, the records of each group of
+#: ``counts`` values and ``q_shared`` texts (the vocabulary of client names and e-mails).
+VOCAB = "_qv"
+#: ``_qs``, kept beside the commit: a row per suffix (of at least :data:`MIN_NEEDLE`
+#: characters, cut at :data:`MAX_SUFFIX`) of each record's other ``q`` fields (the number),
+#: with the record's ``_qv`` group: a substring is a range read of the suffixes it begins.
+SUFFIXES = "_qs"
+MIN_NEEDLE = 3
+MAX_SUFFIX = 64
 
 #: Aggregates DynamoDB keeps beside the commit instead of in it (:mod:`.dynamodb_deferred`).
 #: The search's ``facets`` publish a row per amount, date and identifier of a record (about 15
-#: per invoice, 4 more per payment): as items of the record's own TransactWriteItems they would
-#: push a commit past DynamoDB's 100 items. SQLite keeps them in the commit.
-DEFERRED = frozenset({"facets"})
+#: per invoice, 4 more per payment), ``_qs`` one per suffix of its number: as items of the
+#: record's own TransactWriteItems they would push a commit past DynamoDB's 100 items. SQLite
+#: keeps ``facets`` in the commit.
+DEFERRED = frozenset({"facets", SUFFIXES})
+
+
+def contains_text(value: Any) -> str:
+    """A field's text as ``contains`` compares it (see ``base.matches``)."""
+    return str(value or "").casefold()
+
+
+def vocab_group(decl: Declaration, data: Any) -> tuple[Any, ...]:
+    """A record's ``_qv`` group: its ``counts`` values, then its ``q_shared`` texts."""
+    return (
+        *(data.get(n) for n in decl.counts),
+        *(str(data.get(n) or "") for n in decl.q_shared),
+    )
+
+
+def group_json(group: tuple[Any, ...]) -> str:
+    """A group as aggregate rows keep it (``Declaration.agg_rows``)."""
+    return json.dumps(list(group), separators=(",", ":"))
+
+
+def own_q(decl: Declaration) -> tuple[str, ...]:
+    """The ``q`` fields each record has its own value of (served by ``_qs``)."""
+    return tuple(n for n in decl.q if n not in decl.q_shared)
+
+
+def suffixes(text: str) -> set[str]:
+    return {text[i : i + MAX_SUFFIX] for i in range(len(text) - MIN_NEEDLE + 1)}
+
+
+def _suffix_rows(decl: Declaration) -> Any:
+    """A row per suffix of each own ``q`` field: group ``(field, *vocab group)``, so a search
+    counts its number hits by status and client without reading them."""
+    fields = own_q(decl)
+
+    def rows(data: Any) -> list:
+        group = vocab_group(decl, data)
+        return [
+            (s, (name, *group), {})
+            for name in fields
+            for s in suffixes(contains_text(data.get(name)))
+        ]
+
+    return rows
+
+
+_OWN: dict[str, tuple[Declaration, tuple[Aggregate, ...]]] = {}
+
+
+def dynamo_aggregates(decl: Declaration) -> tuple[Aggregate, ...]:
+    """The aggregates DynamoDB keeps for ``decl``: the declared ones, ``_count`` and those of
+    its ``q`` search."""
+    got = _OWN.get(decl.collection)
+    if got is not None and got[0] is decl:
+        return got[1]
+    extra: list[Aggregate] = []
+    if decl.q_shared:
+        extra.append(Aggregate(VOCAB, lambda data: [("", vocab_group(decl, data), {})]))
+    if decl.q_shared and own_q(decl):
+        extra.append(Aggregate(SUFFIXES, _suffix_rows(decl)))
+    out = (*decl.all_aggregates, *extra)
+    _OWN[decl.collection] = (decl, out)
+    return out
+
+
+def qv_attrs(decl: Declaration, key: str, account_id: str | None, data: Any) -> dict[str, Any]:
+    """GSI ``q_group`` of a record item: its account's records of one ``_qv`` group, by
+    ``created_at``."""
+    if account_id is None or not decl.q_shared:
+        return {}
+    sort = "created_at" if "created_at" in decl.fields else None
+    return {
+        QV_PK: {"S": qv_pk(decl.collection, account_id, group_json(vocab_group(decl, data)))},
+        QV_SK: {"S": f"{sort_part(decl, sort, data)}{SEP}{key}"},
+    }
+
+
+def qv_pk(collection: str, account_id: str, g: str) -> str:
+    return f"{collection}#{account_id}#{hashlib.sha256(g.encode()).hexdigest()[:32]}"
 
 
 def agg_delta(
@@ -123,7 +224,7 @@ def agg_delta(
 ) -> None:
     """Add one record change's aggregate rows (old subtracted, new added) to ``into``."""
     for data, acct, sign in ((old, old_account, -1), (new, account_id, 1)):
-        for (name, r, g), (n, sums) in decl.agg_rows(data).items():
+        for (name, r, g), (n, sums) in decl.agg_rows(data, dynamo_aggregates(decl)).items():
             if name in DEFERRED:
                 continue
             cur = into.setdefault((name, acct or "", r, g), [0, {}])

@@ -26,8 +26,9 @@ from .dynamodb import (
 from .indexes import declaration, declarations
 
 #: The layout of what this module writes beside the declarations; a new value makes
-#: ``billow migrate`` rebuild every collection (2: deferred aggregates kept as their own items).
-LAYOUT = 2
+#: ``billow migrate`` rebuild every collection (2: deferred aggregates kept as their own items;
+#: 3: the ``q`` search's vocabulary, suffix rows and GSI ``q_group``).
+LAYOUT = 3
 
 
 def migrate(store: DynamoStore, *, force: bool = False) -> dict[str, int]:
@@ -60,7 +61,7 @@ def migrate(store: DynamoStore, *, force: bool = False) -> dict[str, int]:
     return done
 
 
-def _reindex(store: DynamoStore, decl: Any, *, deferred_rows: bool = True) -> int:
+def _reindex(store: DynamoStore, decl: Any, *, deferred_rows: bool | frozenset[str] = True) -> int:
     """Rewrite the collection's record items with their index attributes and rebuild its
     aggregate items from the records."""
     count = 0
@@ -80,7 +81,9 @@ def _reindex(store: DynamoStore, decl: Any, *, deferred_rows: bool = True) -> in
     _write_aggregates(store, decl, aggs, replace=True)
     if deferred_rows and deferred.has_deferred(decl):  # emptied above: written anew
         with _table(store).batch_writer() as batch:
-            deferred.rebuild(store, decl, (rec for _, rec in _records(store, decl)), batch)
+            names = None if deferred_rows is True else deferred_rows
+            records = (rec for _, rec in _records(store, decl))
+            deferred.rebuild(store, decl, records, batch, names=names)
     return count
 
 
@@ -109,7 +112,7 @@ def _write_aggregates(store: DynamoStore, decl: Any, aggs: dict, *, replace: boo
     if replace:  # drop the collection's aggregate items of every account first
         accounts = {acct for (_n, acct, _r, _g) in aggs}
         for acct in accounts:
-            for agg in decl.all_aggregates:
+            for agg in dix.dynamo_aggregates(decl):
                 for item in store._query_items(
                     KeyConditionExpression="PK = :p",
                     ExpressionAttributeValues={
@@ -140,13 +143,21 @@ def _write_aggregates(store: DynamoStore, decl: Any, aggs: dict, *, replace: boo
             )
 
 
-def bulk_load(store: DynamoStore, collection: str, rows: Any, *, deferred_rows: bool = True) -> int:
+def bulk_load(
+    store: DynamoStore,
+    collection: str,
+    rows: Any,
+    *,
+    deferred_rows: bool | frozenset[str] = True,
+) -> int:
     """New records ``(key, account_id, data)`` (version 1) written with BatchWriteItem and
     the collection's aggregates recomputed — for benchmarks and tests of large accounts.
     Not transactional; the collection's aggregates are rebuilt from every record.
     ``deferred_rows=False``: the deferred aggregates' rows (the search's) are not written now
     but left pending, as after a commit whose process died: the first reader of an account's
-    search rows builds them (a bench of lists need not pay for the search's rows)."""
+    search rows builds them (a bench of lists need not pay for the search's rows). A set of
+    deferred aggregate names: only those rows are written, the others never (a bench of lists
+    and ``q`` searches, ``{"_qs"}``, need not pay for the universal search's rows)."""
     check_collection(collection)
     n = 0
     table = _table(store)
@@ -159,7 +170,7 @@ def bulk_load(store: DynamoStore, collection: str, rows: Any, *, deferred_rows: 
             pending.setdefault(account_id, []).append((collection, key))
             n += 1
         decl = declaration(collection)
-        if not deferred_rows and deferred.has_deferred(decl):
+        if deferred_rows is False and deferred.has_deferred(decl):
             for account_id, keys in pending.items():
                 for i in range(0, len(keys), 500):  # a marker item stays far below 400 KB
                     marker = deferred.marker_item(account_id, keys[i : i + 500])

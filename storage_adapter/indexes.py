@@ -165,12 +165,15 @@ class Declaration:
         value = data.get(self.due.field)
         return value if isinstance(value, str) and value else None
 
-    def agg_rows(self, data: Mapping[str, Any] | None) -> dict[tuple[str, str, str], list]:
-        """``{(aggregate, range_key, group_json): [count, {sum: Decimal}]}`` of one record."""
+    def agg_rows(
+        self, data: Mapping[str, Any] | None, aggregates: Sequence[Aggregate] | None = None
+    ) -> dict[tuple[str, str, str], list]:
+        """``{(aggregate, range_key, group_json): [count, {sum: Decimal}]}`` of one record
+        (over ``aggregates``: by default the declared ones and ``_count``)."""
         out: dict[tuple[str, str, str], list] = {}
         if data is None:
             return out
-        for agg in self.all_aggregates:
+        for agg in self.all_aggregates if aggregates is None else aggregates:
             for rng, group, sums in agg.rows(data):
                 k = (agg.name, rng, json.dumps(list(group), separators=(",", ":")))
                 cur = out.setdefault(k, [0, {}])

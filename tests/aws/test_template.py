@@ -470,10 +470,12 @@ def expected_grants(template, resolve, logical_id) -> set[tuple[str, str]]:
         if use.deletes:
             need.add(("dynamodb:DeleteItem", TABLE_ARN))
         if use.queries_by_account:  # by_account and the declared index slots
-            from storage_adapter.dynamodb_indexes import SLOTS, slot_index
+            from storage_adapter.dynamodb_indexes import QV_INDEX, SLOTS, slot_index
 
             need.add(("dynamodb:Query", f"{TABLE_ARN}/index/by_account"))
             need |= {("dynamodb:Query", f"{TABLE_ARN}/index/{slot_index(i)}") for i in range(SLOTS)}
+            need.add(("dynamodb:Query", f"{TABLE_ARN}/index/{QV_INDEX}"))
+            need.add(("dynamodb:BatchGetItem", TABLE_ARN))  # a search's number hits
         if use.reads_due:
             need.add(("dynamodb:Query", f"{TABLE_ARN}/index/due"))
         if use.queries_all_accounts:

@@ -31,12 +31,13 @@ ACC = "acc-1"
 def test_table_definition_has_the_indexes_the_queries_use() -> None:
     d = create_table_definition("billow")
     assert d["TableName"] == "billow"
-    from storage_adapter.dynamodb_indexes import DUE_INDEX, SLOTS, slot_index
+    from storage_adapter.dynamodb_indexes import DUE_INDEX, QV_INDEX, SLOTS, slot_index
 
     assert {i["IndexName"] for i in d["GlobalSecondaryIndexes"]} == {
         ACCOUNT_INDEX,
         COLLECTION_INDEX,
         DUE_INDEX,  # the declared due index (sparse, sharded)
+        QV_INDEX,  # the q search's records by client name/e-mail group
         *(slot_index(i) for i in range(SLOTS)),  # the declared list indexes' slots
     }
     assert len(d["GlobalSecondaryIndexes"]) <= 20  # DynamoDB's limit per table
