@@ -27,7 +27,9 @@ conditioned on their sequence slot being free. When another writer got there fir
 is run again; a caller's own stale ``expected_version`` is reported at once as
 :class:`~storage_adapter.base.VersionConflict`.
 
-Filters and sorts run in Python over the partition of the index
+A query the declared indexes cover reads an index slot in its sort order
+(:mod:`.dynamodb_indexes`) and a ``q`` search its matches (:mod:`.dynamodb_search`); any other
+filter or sort runs in Python over the account's partition
 (:func:`~storage_adapter.base.select_page`), with the same result as the SQLite backend.
 
 User keys only ever appear as attribute *values* (never in expressions or S3 paths other than

@@ -29,7 +29,9 @@ as each record write:
 - **q_shared**: the ``q`` fields whose values many records of an account share (a client's name
   and e-mail on its invoices). SQLite also keeps the account's distinct combinations of them (a
   vocabulary, trigram-indexed): a search that matches a few of them reads those records through
-  a B-tree, not one index entry per matching record.
+  a B-tree, not one index entry per matching record. DynamoDB keeps a vocabulary too (with the
+  ``counts`` values, so it counts a search's matches) and the suffixes of the other ``q``
+  fields (:mod:`storage_adapter.dynamodb_search`); without ``q_shared`` it reads the account.
 - **pairs**: map fields (``{str: str}``) whose pairs can be filtered with ``Filter(f, "has",
   (key, value))``.
 - **aggregates**: :class:`Aggregate` — a function of a record's data returning the rows it
