@@ -136,20 +136,16 @@ def billow_server(
         pytest.skip(reason)
     data_dir = tmp_path_factory.mktemp("billow-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BILLOW_")}
-    env["PYTHONUNBUFFERED"] = "1"
     env["BILLOW_VIES_URL"] = vies_url
+    yield from run_server(data_dir, env, ["--data-dir", str(data_dir)])
+
+
+def run_server(data_dir: Path, env: dict[str, str], args: list[str]) -> Iterator[BillowServer]:
+    """``billow serve`` on a free port with ``env`` (its store and mail: ``args`` or the
+    environment), until the generator is closed."""
+    env = {**env, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [
-            *_billow_command(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--quiet",
-        ],
+        [*_billow_command(), "serve", "--host", "127.0.0.1", "--port", "0", *args, "--quiet"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
