@@ -452,12 +452,13 @@ class DynamoStore(Store):
         offset: int,
         *,
         total: int | None = None,
-        expect: int | None = None,
+        expect: dict[tuple[Any, ...], int] | None = None,
     ) -> Page:
         """Read the chosen index slot in sort order (one partition per ``eq`` combination,
         merged), check the remaining filters per item, stop once the page is full (``total``:
-        the matches, when the caller knows them; ``expect``: the items a partition is likely
-        to be read for, when most fail the filters: read in requests of that many)."""
+        the matches, when the caller knows them; ``expect``: per partition (``eq`` values), the
+        items it is likely to be read for when most fail the filters: read in requests of that
+        many)."""
         slot = decl.indexes.index(chosen.index)
         pk_attr, sk_attr = dix.slot_attrs(slot)
         name = dix.slot_index(slot)
@@ -475,7 +476,9 @@ class DynamoStore(Store):
                     ExpressionAttributeValues={":p": {"S": pk}, ":b": {"S": prefix}},
                     ScanIndexForward=forward,
                     **(
-                        {"Limit": min(max(want + 1, expect or 0), 1000)} if want is not None else {}
+                        {"Limit": min(max(want + 1, (expect or {}).get(values, 0)), 1000)}
+                        if want is not None
+                        else {}
                     ),
                 )
                 for item in pages:

@@ -95,8 +95,9 @@ def search(
         if walk is not None:
             chosen, scope = walk
             want = offset + limit
-            if want * scope < (fetch_cost + len(extra)) * total:
-                expect = want * scope // total + want // 4 + 1  # and a margin
+            if want * sum(scope.values()) < (fetch_cost + len(extra)) * total:
+                # what each partition is likely read for (its share of the page), and a margin
+                expect = {c: want * n // total + want // 4 + 1 for c, n in scope.items()}
                 return store._query_index(
                     decl,
                     account_id,
@@ -161,9 +162,9 @@ def _walk_plan(
     filters: Sequence[Filter],
     sort: Sort,
     groups: list[tuple[str, tuple[Any, ...], int]],
-) -> tuple[Any, int] | None:
-    """The list index a walk would read and how many records its partitions hold, when the
-    index is sorted by ``sort`` and keyed by ``counts`` fields only."""
+) -> tuple[Any, dict[tuple[Any, ...], int]] | None:
+    """The list index a walk would read and how many records each of its partitions holds,
+    when the index is sorted by ``sort`` and keyed by ``counts`` fields only."""
     if not covers(decl, filters, sort):
         return None
     chosen = plan(decl, filters, sort)
@@ -176,8 +177,11 @@ def _walk_plan(
     ):
         return None
     at = [decl.counts.index(n) for n in ix.eq]
-    combos = set(map(tuple, chosen.eq))
-    scope = sum(n for _g, group, n in groups if tuple(group[i] for i in at) in combos)
+    scope: dict[tuple[Any, ...], int] = {tuple(c): 0 for c in chosen.eq}
+    for _g, group, n in groups:
+        combo = tuple(group[i] for i in at)
+        if combo in scope:
+            scope[combo] += n
     return chosen, scope
 
 
